@@ -1,0 +1,78 @@
+export interface KeepAliveOptions {
+  /**
+   * Touch the container after it has been idle this long.
+   * @default 80% of the container's expiry (16 min for the API's 20)
+   */
+  intervalMs?: number;
+  /**
+   * Stop touching once the session itself has not been used for this long; the container may then
+   * expire, and the next call brings it back.
+   * @default 3_600_000 (1 hour)
+   */
+  idleTimeoutMs?: number;
+}
+
+export const KEEP_ALIVE_IDLE_TIMEOUT_MS = 60 * 60_000;
+
+/** The touch interval for a container that expires after `expiresAfterMinutes` idle minutes. */
+export function defaultTouchIntervalMs(expiresAfterMinutes: number): number {
+  return Math.round(expiresAfterMinutes * 60_000 * 0.8);
+}
+
+/**
+ * Keeps a container from expiring while its session is in use. Two clocks: when the container was
+ * last used by any request (which refreshes its expiry on the server, so a busy session never
+ * needs a touch), and when the session was last used by its caller (past `idleTimeoutMs`, touching
+ * stops). The timer is `unref`ed: a forgotten session does not keep the process alive.
+ */
+export class KeepAlive {
+  private containerActiveAt = 0;
+  private sessionUsedAt = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly settings: { intervalMs: () => number; idleTimeoutMs: number },
+    private readonly touch: () => Promise<void>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The caller used the session. */
+  noteSessionUse(): void {
+    this.sessionUsedAt = this.now();
+  }
+
+  /** A request used the container (so the server restarted its idle clock). */
+  noteContainerActivity(): void {
+    this.containerActiveAt = this.now();
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    const due = this.containerActiveAt + this.settings.intervalMs();
+    this.timer = setTimeout(() => void this.fire(), Math.max(0, due - this.now()));
+    this.timer.unref?.();
+  }
+
+  private async fire(): Promise<void> {
+    this.timer = undefined;
+    if (this.stopped) return;
+    const now = this.now();
+    if (now - this.sessionUsedAt > this.settings.idleTimeoutMs) return; // not in use: let it expire
+    if (now - this.containerActiveAt < this.settings.intervalMs()) return this.schedule(); // used meanwhile
+    try {
+      await this.touch(); // notes container activity, which schedules the next round
+    } catch {
+      // The touch reported its failure (an `error` event); try again next interval.
+      this.noteContainerActivity();
+    }
+  }
+}

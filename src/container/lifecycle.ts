@@ -1,0 +1,263 @@
+import { APIError } from 'openai';
+import { raceSignal } from '../abort.js';
+import { ContainerExpiredError, describeError } from '../errors.js';
+import type { TypedEmitter } from '../events.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+import type { StateHolder } from '../store/state-holder.js';
+import { expirySignal, type CallKind } from './expiry.js';
+import { toContainerInfo, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
+
+/** The API's idle expiry when a container says nothing else. */
+export const DEFAULT_EXPIRES_AFTER_MINUTES = 20;
+
+export interface ContainerCallResult<T> {
+  value: T;
+  containerId: string;
+  /** A new container was made while serving this call. */
+  recovered: boolean;
+}
+
+/**
+ * Owns the session's container: makes it on first need (one creation however many callers wait),
+ * adopts an existing one, notices expiry in any call's failure, re-creates it with every tracked
+ * file in one request, and retries the call once. One expiry, one re-creation: concurrent callers
+ * that see the same dead container share it, and with a shared store so do other processes.
+ */
+export class ContainerLifecycle {
+  /** The container this process has confirmed alive (created, adopted or recovered). */
+  private confirmed: string | undefined;
+  private bringingUp: Promise<string> | undefined;
+  private recovering: { from: string; promise: Promise<string> } | undefined;
+  /** Files known to be in each container this process made or attached to (by Files API id). */
+  private readonly filesIn = new Map<string, Set<string>>();
+  /** From the API's container object; drives the keep-alive interval. */
+  expiresAfterMinutes: number;
+
+  constructor(
+    private readonly deps: {
+      runner: RequestRunner;
+      state: StateHolder;
+      events: TypedEmitter;
+      options: ContainerOptions;
+      defaultName: string;
+      /** Called whenever a request used the container (it refreshes the server's idle clock). */
+      onActivity: () => void;
+    },
+  ) {
+    this.expiresAfterMinutes = deps.options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES;
+  }
+
+  get containerId(): string | undefined {
+    return this.deps.state.current.containerId;
+  }
+
+  /** A container is being created, adopted or re-created right now. */
+  get busy(): boolean {
+    return this.bringingUp !== undefined || this.recovering !== undefined;
+  }
+
+  holdsFile(containerId: string, fileId: string): boolean {
+    return this.filesIn.get(containerId)?.has(fileId) ?? false;
+  }
+
+  noteFile(containerId: string, fileId: string): void {
+    let set = this.filesIn.get(containerId);
+    if (!set) this.filesIn.set(containerId, (set = new Set()));
+    set.add(fileId);
+  }
+
+  /** A request used the container outside {@link call} (runs); its idle clock restarted. */
+  noteActivity(): void {
+    this.deps.onActivity();
+  }
+
+  /** Waits for a creation or re-creation in flight (its outcome is the caller's business, not ours). */
+  async settle(): Promise<void> {
+    await this.bringingUp?.catch(() => {});
+    await this.recovering?.promise.catch(() => {});
+  }
+
+  /** The live container's id, creating or adopting one if needed. */
+  ensure(signal?: AbortSignal): Promise<string> {
+    const current = this.containerId;
+    if (this.recovering) return raceSignal(this.recovering.promise, signal);
+    if (current && current === this.confirmed) return Promise.resolve(current);
+    // Shared by every caller and not tied to any one caller's signal: one aborting must not fail the others.
+    this.bringingUp ??= this.bringUp().finally(() => (this.bringingUp = undefined));
+    return raceSignal(this.bringingUp, signal);
+  }
+
+  /** Like {@link ensure}, with the container's details. */
+  async start(signal?: AbortSignal): Promise<ContainerInfo> {
+    const id = await this.ensure(signal);
+    const info = await this.retrieve(id, signal);
+    if (!info || info.status === 'expired') {
+      return this.start(signal).then(undefined, () => {
+        throw new ContainerExpiredError(id, `Container ${id} expired while starting.`);
+      });
+    }
+    return info;
+  }
+
+  /**
+   * Runs `fn` against the live container. If the call fails because the container is gone, the
+   * container is re-created (files restored) and `fn` runs once more against the new one.
+   */
+  async call<T>(kind: CallKind, fn: (containerId: string) => Promise<T>, signal?: AbortSignal): Promise<ContainerCallResult<T>> {
+    const containerId = await this.ensure(signal);
+    try {
+      const value = await fn(containerId);
+      this.deps.onActivity();
+      return { value, containerId, recovered: false };
+    } catch (error) {
+      if (!(await this.isExpiry(error, kind, containerId, signal))) throw error;
+      const next = await raceSignal(this.recover(containerId, describeError(error)), signal);
+      const value = await fn(next);
+      this.deps.onActivity();
+      return { value, containerId: next, recovered: true };
+    }
+  }
+
+  /** Whether `error` from a call on `containerId` means the container is gone. */
+  async isExpiry(error: unknown, kind: CallKind, containerId: string, signal?: AbortSignal): Promise<boolean> {
+    const verdict = expirySignal(error, kind, containerId);
+    if (verdict === 'expired') return true;
+    if (verdict !== 'ask-container') return false;
+    const info = await this.retrieve(containerId, signal);
+    return !info || info.status === 'expired';
+  }
+
+  /** Touches the container (keep-alive); a dead one is re-created so its files are back before the next call. */
+  async touch(): Promise<void> {
+    const id = this.containerId;
+    if (!id || this.recovering) return;
+    this.deps.runner.stats.touches++;
+    const info = await this.retrieve(id, undefined, 'containers.retrieve (keep-alive)');
+    if (!info || info.status === 'expired') {
+      await this.recover(id, 'keep-alive found the container expired');
+      return;
+    }
+    this.deps.events.emit('keepalive', { containerId: id, idleMs: 0 });
+  }
+
+  /**
+   * Replaces the dead container `expiredId`. Concurrent callers share one re-creation; a caller
+   * that arrives after it finished gets the new container.
+   */
+  recover(expiredId: string, reason: string): Promise<string> {
+    if (this.recovering?.from === expiredId) return this.recovering.promise;
+    const current = this.containerId;
+    if (current && current !== expiredId && current === this.confirmed) return Promise.resolve(current);
+    const promise = this.recreate(expiredId, reason).finally(() => (this.recovering = undefined));
+    this.recovering = { from: expiredId, promise };
+    return promise;
+  }
+
+  /** Deletes the container (if any); a container that is already gone is fine. */
+  async delete(): Promise<void> {
+    const id = this.containerId;
+    if (!id) return;
+    try {
+      await this.deps.runner.send('containers.delete', (client) => client.containers.delete(id));
+    } catch (error) {
+      if (!(error instanceof APIError && error.status === 404)) throw error;
+    }
+    this.confirmed = undefined;
+    this.deps.state.current.containerId = undefined;
+  }
+
+  private async bringUp(): Promise<string> {
+    const { state, options } = this.deps;
+    await state.reload();
+    const stored = state.current.containerId;
+    const candidate = stored ?? options.id;
+    if (candidate) {
+      const info = await this.retrieve(candidate);
+      if (info && info.status !== 'expired') return this.adopt(info);
+      // A container this session was using (here or in another process) died: that is a recovery.
+      if (stored) return this.recreate(stored, 'the stored container had expired');
+    }
+    const info = await this.create();
+    this.deps.events.emit('container.created', { container: info });
+    return this.adopt(info);
+  }
+
+  private async adopt(info: ContainerInfo): Promise<string> {
+    this.confirmed = info.id;
+    if (info.expiresAfterMinutes) this.expiresAfterMinutes = info.expiresAfterMinutes;
+    if (this.deps.state.current.containerId !== info.id) {
+      this.deps.state.current.containerId = info.id;
+      await this.deps.state.save();
+    }
+    this.deps.onActivity();
+    return info.id;
+  }
+
+  private async recreate(expiredId: string, reason: string): Promise<string> {
+    const { state, events } = this.deps;
+    events.emit('container.expired', { containerId: expiredId, reason });
+    if (this.confirmed === expiredId) this.confirmed = undefined;
+    try {
+      return await state.withLock('recreate', async () => {
+        await state.reload();
+        const current = state.current.containerId;
+        if (current && current !== expiredId) {
+          // Another process sharing the store already made the replacement: use it.
+          const info = await this.retrieve(current);
+          if (info && info.status !== 'expired') return this.adopt(info);
+        }
+        const info = await this.create();
+        this.deps.runner.stats.recreations++;
+        const id = await this.adopt(info);
+        events.emit('container.recreated', { previousContainerId: expiredId, container: info, restoredFiles: state.current.files.length });
+        return id;
+      });
+    } catch (error) {
+      if (state.current.containerId === expiredId) state.current.containerId = undefined;
+      throw new ContainerExpiredError(
+        expiredId,
+        `Container ${expiredId} expired and a replacement could not be made: ${describeError(error)}. ` +
+          'The session stays usable: the next call tries again.',
+        { cause: error },
+      );
+    }
+  }
+
+  /** One request makes the container and brings back every tracked file (`file_ids`). */
+  private async create(): Promise<ContainerInfo> {
+    const { options, runner, state, defaultName } = this.deps;
+    const fileIds = state.current.files.map((f) => f.fileId);
+    const body = {
+      name: options.name ?? defaultName,
+      ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
+      ...(options.expiresAfterMinutes !== undefined && {
+        expires_after: { anchor: 'last_active_at' as const, minutes: options.expiresAfterMinutes },
+      }),
+      ...(options.networkPolicy !== undefined && {
+        network_policy:
+          options.networkPolicy.type === 'allowlist'
+            ? { type: 'allowlist' as const, allowed_domains: options.networkPolicy.allowedDomains }
+            : { type: 'disabled' as const },
+      }),
+      ...(fileIds.length > 0 && { file_ids: fileIds }),
+    };
+    const created = await runner.send('containers.create', (client) => client.containers.create(body));
+    runner.stats.containersCreated++;
+    for (const fileId of fileIds) this.noteFile(created.id, fileId);
+    return toContainerInfo(created as ApiContainer);
+  }
+
+  /** The container's details, or undefined when the API no longer knows it (404). */
+  private async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve'): Promise<ContainerInfo | undefined> {
+    try {
+      const info = toContainerInfo(
+        (await this.deps.runner.send(operation, (client, s) => client.containers.retrieve(id, s ? { signal: s } : undefined), signal ? { signal } : {})) as ApiContainer,
+      );
+      if (info.status !== 'expired') this.deps.onActivity();
+      return info;
+    } catch (error) {
+      if (error instanceof APIError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+}

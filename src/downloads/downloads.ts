@@ -1,0 +1,138 @@
+import { APIError } from 'openai';
+import type { ContainerLifecycle } from '../container/lifecycle.js';
+import { DownloadTooLargeError, FileNotFoundError } from '../errors.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+import type { FileCitation, GeneratedFile, RunResult } from '../runs/result.js';
+import type { StateHolder } from '../store/state-holder.js';
+import { saveStream, type SaveOptions } from './save-stream.js';
+
+/** A file to download: a citation or generated-file entry of a result, or a container file id. */
+export type FileRef = FileCitation | GeneratedFile | string;
+
+export interface DownloadedFile {
+  filename: string;
+  bytes: Uint8Array;
+  contentType?: string;
+}
+
+export interface OpenedDownload {
+  fileId: string;
+  containerId: string;
+  filename: string;
+  contentType: string | undefined;
+  /** From `content-length`, when the server sent it. */
+  size: number | undefined;
+  body: ReadableStream<Uint8Array>;
+}
+
+/** How many files `saveAll` downloads at once. */
+export const SAVE_ALL_CONCURRENCY = 4;
+
+/**
+ * Fetching generated files. Container files are read from the container; when the container has
+ * expired, a copy kept by `persistGeneratedFiles` is read from the Files API instead.
+ */
+export class Downloads {
+  constructor(
+    private readonly deps: { runner: RequestRunner; lifecycle: ContainerLifecycle; state: StateHolder; onActivity: () => void },
+  ) {}
+
+  async open(ref: FileRef, signal?: AbortSignal): Promise<OpenedDownload> {
+    const { runner, lifecycle } = this.deps;
+    const fileId = typeof ref === 'string' ? ref : ref.fileId;
+    const containerId = typeof ref === 'string' ? (lifecycle.containerId ?? (await lifecycle.ensure(signal))) : ref.containerId;
+    let filename = typeof ref === 'string' ? undefined : ref.filename;
+    const options = signal ? { signal } : undefined;
+    try {
+      if (filename === undefined) {
+        const meta = await runner.send('containers.files.retrieve', (c, s) => c.containers.files.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : undefined), { signal });
+        filename = meta.path.slice(meta.path.lastIndexOf('/') + 1);
+      }
+      const response = await runner.send('containers.files.content', (c, s) => c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options), { signal });
+      if (containerId === lifecycle.containerId) this.deps.onActivity();
+      runner.stats.downloads++;
+      return this.opened(fileId, containerId, filename, response);
+    } catch (error) {
+      if (!(error instanceof APIError && error.status === 404)) throw error;
+      const copy = this.deps.state.current.files.find((f) => f.containerFileId === fileId && f.origin === 'generated');
+      if (copy) {
+        const response = await runner.send('files.content', (c, s) => c.files.content(copy.fileId, s ? { signal: s } : undefined), { signal });
+        runner.stats.downloads++;
+        return this.opened(fileId, containerId, filename ?? copy.filename, response);
+      }
+      const gone = containerId !== lifecycle.containerId || (await lifecycle.isExpiry(error, 'container-file', containerId, signal));
+      throw new FileNotFoundError(
+        fileId,
+        containerId,
+        gone
+          ? 'its container has expired or was replaced, and its files with it. Set `persistGeneratedFiles: true` to keep copies of generated files.'
+          : 'the container has no such file.',
+        { cause: error },
+      );
+    }
+  }
+
+  private opened(fileId: string, containerId: string, filename: string | undefined, response: Response): OpenedDownload {
+    if (!response.body) throw new FileNotFoundError(fileId, containerId, 'the API answered without a body');
+    const length = Number(response.headers.get('content-length'));
+    return {
+      fileId,
+      containerId,
+      filename: filename ?? fileId,
+      contentType: response.headers.get('content-type') ?? undefined,
+      size: Number.isFinite(length) && response.headers.has('content-length') ? length : undefined,
+      body: response.body,
+    };
+  }
+
+  /** The whole file in memory; `maxBytes` guards against surprises. */
+  async download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
+    const opened = await this.open(ref, opts.signal);
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const reader = opened.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        total += value.byteLength;
+        if (opts.maxBytes !== undefined && total > opts.maxBytes) throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
+        chunks.push(value);
+      }
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error;
+    }
+    const bytes = new Uint8Array(total);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return { filename: opened.filename, bytes, ...(opened.contentType !== undefined && { contentType: opened.contentType }) };
+  }
+
+  async save(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
+    const opened = await this.open(ref, opts.signal);
+    if (opts.maxBytes !== undefined && opened.size !== undefined && opened.size > opts.maxBytes) {
+      await opened.body.cancel().catch(() => {});
+      throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
+    }
+    return saveStream(opened.body, dir, opened.filename, opened.fileId, opts);
+  }
+
+  /** Saves every file a result cites, a few at a time; returns the paths in the result's order. */
+  async saveAll(result: RunResult, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+    const files = result.files;
+    const paths: string[] = new Array(files.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const index = next++;
+        paths[index] = await this.save(files[index]!, dir, opts);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? SAVE_ALL_CONCURRENCY, files.length) }, worker));
+    return paths;
+  }
+}

@@ -1,0 +1,106 @@
+import { APIError } from 'openai';
+
+/** Base class of every error this library throws. The underlying error, if any, is `cause`. */
+export class CodeInterpreterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Options given to a constructor or method were invalid. Nothing was sent. */
+export class InvalidOptionsError extends CodeInterpreterError {
+  /** Each problem: the option path (`container.memoryLimit`) and what was expected. */
+  readonly issues: ReadonlyArray<{ path: string; message: string }>;
+  constructor(where: string, issues: ReadonlyArray<{ path: string; message: string }>) {
+    super(`${where}: ${issues.map((i) => (i.path ? `\`${i.path}\`: ${i.message}` : i.message)).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+/** The session was closed; create a new one to go on. */
+export class SessionClosedError extends CodeInterpreterError {
+  constructor(method: string) {
+    super(`${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`);
+  }
+}
+
+/** The container expired and could not be brought back (or recovery was turned off). */
+export class ContainerExpiredError extends CodeInterpreterError {
+  readonly containerId: string;
+  constructor(containerId: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.containerId = containerId;
+  }
+}
+
+/** A request kept failing with retryable errors until the retry budget (`retry.retries`) was spent. */
+export class RetriesExhaustedError extends CodeInterpreterError {
+  readonly attempts: number;
+  constructor(operation: string, attempts: number, options: { cause: unknown }) {
+    super(
+      `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(options.cause)}. ` +
+        'Raise `retry.retries` or `retry.maxTimeoutMs`, or lower the request rate.',
+      options,
+    );
+    this.attempts = attempts;
+  }
+}
+
+/** A download grew past `maxBytes`; nothing was left on disk. */
+export class DownloadTooLargeError extends CodeInterpreterError {
+  readonly maxBytes: number;
+  readonly fileId: string;
+  constructor(fileId: string, maxBytes: number) {
+    super(`File ${fileId} is larger than maxBytes (${maxBytes} bytes); raise \`maxBytes\` to download it.`);
+    this.fileId = fileId;
+    this.maxBytes = maxBytes;
+  }
+}
+
+/** The API has no such file (in that container). */
+export class FileNotFoundError extends CodeInterpreterError {
+  readonly fileId: string;
+  readonly containerId: string | undefined;
+  constructor(fileId: string, containerId: string | undefined, detail: string, options?: { cause?: unknown }) {
+    super(`File ${fileId}${containerId ? ` in container ${containerId}` : ''} was not found: ${detail}`, options);
+    this.fileId = fileId;
+    this.containerId = containerId;
+  }
+}
+
+/** One line describing any thrown value, for messages and events. */
+export function describeError(error: unknown): string {
+  if (error instanceof APIError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+const KEY_PATTERN = /\b(sk-[A-Za-z0-9_*-]{4})[A-Za-z0-9_*-]{8,}/g;
+
+/**
+ * Removes API keys from text: the client's own key wherever it appears, and anything shaped like
+ * an OpenAI key (`sk-…`) reduced to its first characters.
+ */
+export function redact(text: string, apiKey?: string): string {
+  let out = text;
+  if (apiKey && apiKey.length >= 8) out = out.split(apiKey).join('[redacted]');
+  return out.replace(KEY_PATTERN, '$1…[redacted]');
+}
+
+/**
+ * Scrubs API keys from an error in place (its message and, for API errors, the echoed body) so
+ * that nothing the library rethrows, emits or logs carries the key.
+ */
+export function redactError<E>(error: E, apiKey?: string): E {
+  if (error instanceof Error) {
+    const clean = redact(error.message, apiKey);
+    if (clean !== error.message) Object.defineProperty(error, 'message', { value: clean, configurable: true, writable: true });
+    if (error instanceof APIError && error.error && typeof error.error === 'object') {
+      const body = error.error as { message?: unknown };
+      if (typeof body.message === 'string') body.message = redact(body.message, apiKey);
+    }
+    if (error.cause) redactError(error.cause, apiKey);
+  }
+  return error;
+}

@@ -1,0 +1,54 @@
+import { toStreamingFile } from 'openai';
+import type { Downloads } from '../downloads/downloads.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+import type { RunResult } from '../runs/result.js';
+import type { SessionFiles } from './session-files.js';
+import type { SessionFile } from './types.js';
+
+/** Generated files up to this size are buffered so their upload can be retried; larger ones stream once. */
+export const BUFFERED_COPY_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * `persistGeneratedFiles`: copies every file the model wrote in this run (cited, or listed with
+ * `source: "assistant"`) to the Files API and tracks the copy, so a re-created container gets it
+ * back and downloads still work after expiry. Costs one listing per run and two requests per new
+ * file (download, upload).
+ */
+export async function persistGeneratedFiles(
+  deps: { runner: RequestRunner; files: SessionFiles; downloads: Downloads },
+  result: RunResult,
+  signal?: AbortSignal,
+): Promise<SessionFile[]> {
+  const { runner, files, downloads } = deps;
+  const known = new Set(files.tracked.map((f) => f.containerFileId).filter(Boolean));
+  const listed = await files.list(signal);
+  const candidates = new Map<string, { fileId: string; containerId: string; filename: string }>();
+  for (const f of result.files) if (f.containerId === result.containerId) candidates.set(f.fileId, f);
+  for (const f of listed) if (f.source === 'assistant') candidates.set(f.id, { fileId: f.id, containerId: f.containerId, filename: f.filename });
+  const copied: SessionFile[] = [];
+  for (const generated of candidates.values()) {
+    if (known.has(generated.fileId)) continue;
+    const opened = await downloads.open(generated, signal);
+    const small = opened.size !== undefined && opened.size <= BUFFERED_COPY_LIMIT;
+    const body = small ? new File([new Uint8Array(await new Response(opened.body).arrayBuffer())], opened.filename) : toStreamingFile(opened.body, opened.filename);
+    const created = await runner.send(
+      'files.create (persist generated file)',
+      (client, s) => client.files.create({ file: body, purpose: 'user_data' }, s ? { signal: s } : undefined),
+      { signal, replayable: small },
+    );
+    runner.stats.uploads++;
+    const file: SessionFile = {
+      fileId: created.id,
+      filename: opened.filename,
+      bytes: created.bytes,
+      origin: 'generated',
+      owned: true,
+      containerFileId: generated.fileId,
+    };
+    // Tracked but not attached: the file is already in this container under its original id.
+    files.trackOnly(file, result.containerId);
+    copied.push(file);
+  }
+  if (copied.length) await files.saveState();
+  return copied;
+}

@@ -1,0 +1,138 @@
+import { APIError } from 'openai';
+import type { ContainerLifecycle } from '../container/lifecycle.js';
+import { FileNotFoundError } from '../errors.js';
+import type { TypedEmitter } from '../events.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+import type { StateHolder } from '../store/state-holder.js';
+import type { ContainerFile, SessionFile, UploadSource } from './types.js';
+import { prepareUpload } from './upload-source.js';
+
+interface ApiContainerFile {
+  id: string;
+  container_id: string;
+  path: string;
+  bytes: number | null;
+  source: string;
+  created_at: number;
+}
+
+export function toContainerFile(f: ApiContainerFile): ContainerFile {
+  return {
+    id: f.id,
+    containerId: f.container_id,
+    path: f.path,
+    filename: f.path.slice(f.path.lastIndexOf('/') + 1),
+    bytes: f.bytes ?? 0,
+    source: f.source,
+    createdAt: f.created_at,
+  };
+}
+
+/**
+ * The session's files. Each upload goes to the Files API once (`purpose: "user_data"`) and is
+ * attached to the container by id, so a re-created container gets every file back in the one
+ * `containers.create({ file_ids })` request. Before the first container exists nothing is
+ * attached: the container is created with all files at once.
+ */
+export class SessionFiles {
+  constructor(
+    private readonly deps: {
+      runner: RequestRunner;
+      lifecycle: ContainerLifecycle;
+      state: StateHolder;
+      events: TypedEmitter;
+    },
+  ) {}
+
+  get tracked(): readonly SessionFile[] {
+    return this.deps.state.current.files;
+  }
+
+  async upload(source: UploadSource, opts: { filename?: string; signal?: AbortSignal } = {}): Promise<SessionFile> {
+    const { runner } = this.deps;
+    const prepared = await prepareUpload(source, opts.filename);
+    const created = await runner.send(
+      'files.create',
+      (client, signal) => client.files.create({ file: prepared.body(), purpose: 'user_data' }, signal ? { signal } : undefined),
+      { signal: opts.signal, replayable: prepared.replayable },
+    );
+    runner.stats.uploads++;
+    const file: SessionFile = { fileId: created.id, filename: created.filename || prepared.filename, bytes: created.bytes, origin: 'upload', owned: true };
+    await this.track(file, opts.signal);
+    this.deps.events.emit('file.uploaded', { file });
+    return file;
+  }
+
+  async attachFile(fileId: string, signal?: AbortSignal): Promise<SessionFile> {
+    const existing = this.tracked.find((f) => f.fileId === fileId);
+    if (existing) return existing;
+    const info = await this.deps.runner
+      .send('files.retrieve', (client, s) => client.files.retrieve(fileId, s ? { signal: s } : undefined), { signal })
+      .catch((error: unknown) => {
+        if (error instanceof APIError && error.status === 404) {
+          throw new FileNotFoundError(fileId, undefined, 'the Files API has no such file; pass the id of an uploaded file (`file-…`)', { cause: error });
+        }
+        throw error;
+      });
+    const file: SessionFile = { fileId, filename: info.filename, bytes: info.bytes, origin: 'attached', owned: false };
+    await this.track(file, signal);
+    return file;
+  }
+
+  /** Adds a file to the manifest and, when a container exists, puts it there too. */
+  async track(file: SessionFile, signal?: AbortSignal): Promise<void> {
+    const { state, lifecycle, runner } = this.deps;
+    state.current.files.push(file);
+    await state.save();
+    if (!lifecycle.containerId && !lifecycle.busy) return; // the first container is created with it
+    await lifecycle.call(
+      'container-file',
+      async (containerId) => {
+        if (lifecycle.holdsFile(containerId, file.fileId)) return; // e.g. a re-created container got it via file_ids
+        const attached = await runner.send(
+          'containers.files.create',
+          (client, s) => client.containers.files.create(containerId, { file_id: file.fileId }, s ? { signal: s } : undefined),
+          { signal },
+        );
+        lifecycle.noteFile(containerId, file.fileId);
+        file.containerFileId = attached.id;
+      },
+      signal,
+    );
+    await state.save();
+  }
+
+  /** Adds a file that is already in `containerId` to the manifest, without attaching it again. */
+  trackOnly(file: SessionFile, containerId: string): void {
+    this.deps.state.current.files.push(file);
+    this.deps.lifecycle.noteFile(containerId, file.fileId);
+  }
+
+  saveState(): Promise<void> {
+    return this.deps.state.save();
+  }
+
+  /** Every file in the container, all pages. */
+  async list(signal?: AbortSignal): Promise<ContainerFile[]> {
+    const { lifecycle, runner } = this.deps;
+    const { value } = await lifecycle.call(
+      'container',
+      async (containerId) => {
+        const files: ContainerFile[] = [];
+        let after: string | undefined;
+        for (;;) {
+          const page = await runner.send(
+            'containers.files.list',
+            (client, s) => client.containers.files.list(containerId, { limit: 100, ...(after && { after }) }, s ? { signal: s } : undefined),
+            { signal },
+          );
+          files.push(...page.data.map((f) => toContainerFile(f as ApiContainerFile)));
+          if (!page.has_more || page.data.length === 0) return files;
+          after = page.data.at(-1)!.id;
+        }
+      },
+      signal,
+    );
+    return value;
+  }
+}

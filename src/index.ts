@@ -1,0 +1,51 @@
+/**
+ * code-interpreter-session: dependable sessions for OpenAI's Code Interpreter.
+ * @module
+ */
+export { CodeInterpreterSession, type CloseOptions } from './session.js';
+export type { SessionOptions } from './options.js';
+export type { ContainerInfo, ContainerOptions, MemoryLimit, NetworkPolicy } from './container/types.js';
+export type { KeepAliveOptions } from './container/keep-alive.js';
+export type { RetryOptions } from './retry/policy.js';
+export type { SessionStats } from './retry/request-runner.js';
+export type { SessionEvents, SessionEventName, SessionListener } from './events.js';
+export type { SessionFile, ContainerFile, UploadSource } from './files/types.js';
+export type { RunOptions } from './runs/request.js';
+export type { RunInput } from './runs/conversation.js';
+export type { RunEvent } from './runs/events.js';
+export type { DownloadedFile, FileRef } from './downloads/downloads.js';
+export type { SaveOptions } from './downloads/save-stream.js';
+export { safeFilename } from './downloads/safe-filename.js';
+
+export {
+  CodeInterpreterError,
+  InvalidOptionsError,
+  SessionClosedError,
+  ContainerExpiredError,
+  RetriesExhaustedError,
+  DownloadTooLargeError,
+  FileNotFoundError,
+} from './errors.js';
+export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
+
+export { createRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
+export type { RateLimiter, RateLimiterOptions } from './ratelimit/types.js';
+
+export { MemorySessionStore, type SessionStore, type SessionState, type TranscriptEntry } from './store/types.js';
+
+export {
+  RunResultSchema,
+  CodeCallSchema,
+  FileCitationSchema,
+  GeneratedFileSchema,
+  ResponseSchema,
+  CodeInterpreterCallSchema,
+  ContainerFileCitationSchema,
+  OutputTextSchema,
+  MessageItemSchema,
+  parseRunResult,
+  type RunResult,
+  type CodeCall,
+  type FileCitation,
+  type GeneratedFile,
+} from './runs/result.js';

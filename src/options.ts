@@ -1,0 +1,103 @@
+import OpenAI from 'openai';
+import { z } from 'zod';
+import type { ContainerOptions } from './container/types.js';
+import type { KeepAliveOptions } from './container/keep-alive.js';
+import { InvalidOptionsError } from './errors.js';
+import type { RateLimiter } from './ratelimit/types.js';
+import type { RetryOptions } from './retry/policy.js';
+import type { SessionStore } from './store/types.js';
+
+/** Options of `new CodeInterpreterSession(options)`. */
+export interface SessionOptions {
+  /** The OpenAI client to use. Its own retries are turned off; the session retries through its limiter. @default new OpenAI() (reads OPENAI_API_KEY, OPENAI_BASE_URL) */
+  client?: OpenAI;
+  /** The model for every run (required: there is no silent default model). @example 'gpt-5' */
+  model: string;
+  /** System instructions for every run. @default none */
+  instructions?: string;
+  /** The container: adopt one by id, or how to create one. */
+  container?: ContainerOptions;
+  /** Touch the container while the session is in use so it does not expire; `false` turns it off. @default { intervalMs: 80% of expiry, idleTimeoutMs: 3_600_000 } */
+  keepAlive?: false | KeepAliveOptions;
+  /** Every request waits for a slot here. @default one limiter per process, 100 requests / 60 s, shared by all sessions */
+  rateLimiter?: RateLimiter;
+  /** Retry policy for failed requests; `false` sends each request once. @default { retries: 5, minTimeoutMs: 500, maxTimeoutMs: 8_000 } */
+  retry?: false | RetryOptions;
+  /** Copy files the model writes to the Files API after each run, so they survive expiry. @default false */
+  persistGeneratedFiles?: boolean;
+  /** Where the session keeps its state (container id, files, conversation). @default in memory */
+  store?: SessionStore;
+  /** Names the session in its store; another process with the same id and store continues it. @default a random UUID */
+  sessionId?: string;
+}
+
+const positiveMs = (name: string) => z.number({ error: `expected ${name} in milliseconds` }).int().positive();
+
+const ContainerOptionsSchema = z.strictObject({
+  id: z.string().min(1).optional(),
+  name: z.string().min(1).max(256).optional(),
+  memoryLimit: z.enum(['1g', '4g', '16g', '64g']).optional(),
+  expiresAfterMinutes: z.number().int().min(1).optional(),
+  networkPolicy: z
+    .discriminatedUnion('type', [
+      z.strictObject({ type: z.literal('disabled') }),
+      z.strictObject({ type: z.literal('allowlist'), allowedDomains: z.array(z.string().min(1)).min(1) }),
+    ])
+    .optional(),
+});
+
+export const SessionOptionsSchema = z.strictObject({
+  client: z.custom<OpenAI>((v) => v instanceof OpenAI || (typeof v === 'object' && v !== null && 'responses' in v && 'containers' in v), {
+    error: 'expected an OpenAI client (new OpenAI({ ... }))',
+  }).optional(),
+  model: z.string({ error: 'required: name the model for runs, e.g. "gpt-5"' }).min(1, 'required: name the model for runs, e.g. "gpt-5"'),
+  instructions: z.string().optional(),
+  container: ContainerOptionsSchema.optional(),
+  keepAlive: z.union([z.literal(false), z.strictObject({ intervalMs: positiveMs('intervalMs').optional(), idleTimeoutMs: positiveMs('idleTimeoutMs').optional() })]).optional(),
+  rateLimiter: z.custom<RateLimiter>((v) => typeof (v as RateLimiter | undefined)?.acquire === 'function', {
+    error: 'expected a RateLimiter ({ acquire() }), e.g. createRateLimiter({ limit, intervalMs })',
+  }).optional(),
+  retry: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        retries: z.number().int().min(0).optional(),
+        minTimeoutMs: z.number().min(0).optional(),
+        maxTimeoutMs: z.number().min(0).optional(),
+      }),
+    ])
+    .optional(),
+  persistGeneratedFiles: z.boolean().optional(),
+  store: z.custom<SessionStore>((v) => {
+    const s = v as SessionStore | undefined;
+    return typeof s?.load === 'function' && typeof s.save === 'function' && typeof s.delete === 'function';
+  }, { error: 'expected a SessionStore ({ load, save, delete }), e.g. new MemorySessionStore()' }).optional(),
+  sessionId: z.string().min(1).max(200).optional(),
+});
+
+/** Zod issues as `InvalidOptionsError` issues: the option path and what was expected. */
+export function toIssues(error: z.ZodError): Array<{ path: string; message: string }> {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.code === 'unrecognized_keys' ? `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message,
+  }));
+}
+
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InvalidOptionsError(where, toIssues(parsed.error));
+  return parsed.data;
+}
+
+export function validateSessionOptions(options: unknown): SessionOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('new CodeInterpreterSession()', [{ path: '', message: 'expected an options object with at least { model }' }]);
+  }
+  const parsed = parseWith(SessionOptionsSchema, options, 'new CodeInterpreterSession()') as SessionOptions;
+  const retry = parsed.retry;
+  if (retry && retry.minTimeoutMs !== undefined && retry.maxTimeoutMs !== undefined && retry.minTimeoutMs > retry.maxTimeoutMs) {
+    throw new InvalidOptionsError('new CodeInterpreterSession()', [{ path: 'retry.minTimeoutMs', message: 'must not be larger than retry.maxTimeoutMs' }]);
+  }
+  // The parsed copy drops nothing, but keep the caller's own objects (client, limiter, store).
+  return { ...parsed, ...(options as SessionOptions) };
+}

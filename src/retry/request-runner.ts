@@ -1,0 +1,111 @@
+import type OpenAI from 'openai';
+import pRetry from 'p-retry';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RetriesExhaustedError, describeError, redactError } from '../errors.js';
+import type { TypedEmitter } from '../events.js';
+import type { RateLimiter } from '../ratelimit/types.js';
+import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
+import { APIError } from 'openai';
+
+/** Counters a session exposes as `session.stats`. */
+export interface SessionStats {
+  /** HTTP requests sent (every attempt, touches and retries included). */
+  requests: number;
+  retries: number;
+  /** Time spent waiting for the rate limiter. */
+  throttledMs: number;
+  containersCreated: number;
+  recreations: number;
+  touches: number;
+  uploads: number;
+  downloads: number;
+}
+
+export function emptyStats(): SessionStats {
+  return { requests: 0, retries: 0, throttledMs: 0, containersCreated: 0, recreations: 0, touches: 0, uploads: 0, downloads: 0 };
+}
+
+export interface SendOptions {
+  signal?: AbortSignal;
+  /** False for a request whose body cannot be sent twice (a one-shot stream upload): it gets one attempt. */
+  replayable?: boolean;
+}
+
+/**
+ * The one road every API request takes: rate limiter slot, then the call, then on a retryable
+ * failure a wait (the server's `retry-after`, else backoff) and another slot. The client's own
+ * retries are off, so each attempt is counted by the limiter. Errors leave here with API keys
+ * scrubbed.
+ */
+export class RequestRunner {
+  readonly client: OpenAI;
+  private readonly apiKey: string | undefined;
+
+  constructor(
+    client: OpenAI,
+    private readonly limiter: RateLimiter,
+    private readonly retry: Required<RetryOptions> | false,
+    private readonly events: TypedEmitter,
+    readonly stats: SessionStats,
+  ) {
+    // Retries inside the client would bypass the limiter.
+    this.client = client.withOptions({ maxRetries: 0 });
+    this.apiKey = client.apiKey ?? undefined;
+  }
+
+  async send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions = {}): Promise<T> {
+    const { signal } = options;
+    const retries = this.retry && options.replayable !== false ? this.retry.retries : 0;
+    let attempts = 0;
+    try {
+      return await pRetry(
+        async () => {
+          attempts++;
+          await this.acquire(operation, signal);
+          this.stats.requests++;
+          try {
+            return await call(this.client, signal);
+          } catch (error) {
+            throw redactError(error, this.apiKey);
+          }
+        },
+        {
+          retries,
+          // Delays are ours (server wait or backoff), slept in onFailedAttempt: p-retry's own timer stays at 0.
+          minTimeout: 0,
+          factor: 1,
+          signal,
+          shouldRetry: ({ error }) => isRetryable(error),
+          onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
+            if (retriesLeft === 0 || !isRetryable(error) || !this.retry) return;
+            const delayMs = retryDelayMs(error, attemptNumber, this.retry);
+            this.stats.retries++;
+            this.events.emit('request.retry', {
+              operation,
+              attempt: attemptNumber,
+              delayMs,
+              status: error instanceof APIError ? error.status : undefined,
+              message: describeError(error),
+            });
+            await sleep(delayMs, undefined, { signal });
+          },
+        },
+      );
+    } catch (error) {
+      if (retries > 0 && attempts > retries && isRetryable(error)) {
+        throw new RetriesExhaustedError(operation, attempts, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async acquire(operation: string, signal: AbortSignal | undefined): Promise<void> {
+    const started = performance.now();
+    await this.limiter.acquire(signal ? { signal } : {});
+    const waitedMs = performance.now() - started;
+    if (waitedMs >= 1) {
+      this.stats.throttledMs += waitedMs;
+      this.events.emit('request.throttled', { operation, waitedMs });
+    }
+  }
+}

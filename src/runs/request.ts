@@ -1,0 +1,62 @@
+import type OpenAI from 'openai';
+import type { RunInput } from './conversation.js';
+
+type CreateParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
+
+/** Per-run options. */
+export interface RunOptions {
+  /** @default the session's `model` */
+  model?: string;
+  /** @default the session's `instructions` */
+  instructions?: string;
+  /** `required` makes the model run code. @default the API's (`auto`) */
+  toolChoice?: 'auto' | 'required';
+  /** Uploaded (and tracked) before the run. */
+  files?: Array<import('../files/types.js').UploadSource>;
+  /** Start a fresh conversation instead of continuing the session's. @default false */
+  newConversation?: boolean;
+  /** @default the API's */
+  maxOutputTokens?: number;
+  /** Cancels the run, including time queued in the rate limiter. */
+  signal?: AbortSignal;
+  /** Cancels the run after this long. @default none */
+  timeoutMs?: number;
+  /** Sent as the response's `metadata`. */
+  metadata?: Record<string, string>;
+  /** Other Responses API parameters, passed through as they are (`reasoning`, `text`, extra `tools` …). */
+  request?: Partial<CreateParams> & Record<string, unknown>;
+}
+
+export const OUTPUTS_INCLUDE = 'code_interpreter_call.outputs' as const;
+
+/**
+ * The Responses request for one run: the code interpreter tool bound to the session's container
+ * (never `{type: "auto"}`, which bills a new container per response), outputs included, and only
+ * the fields the caller set.
+ */
+export function buildRunRequest(args: {
+  model: string;
+  instructions: string | undefined;
+  input: RunInput;
+  containerId: string;
+  previousResponseId: string | undefined;
+  opts: RunOptions;
+}): CreateParams {
+  const { opts } = args;
+  const passthrough = opts.request ?? {};
+  const otherTools = (passthrough.tools ?? []).filter((tool) => tool.type !== 'code_interpreter');
+  const include = [...new Set([...(passthrough.include ?? []), OUTPUTS_INCLUDE])];
+  const instructions = opts.instructions ?? args.instructions;
+  return {
+    ...passthrough,
+    model: opts.model ?? args.model,
+    input: args.input,
+    tools: [{ type: 'code_interpreter', container: args.containerId }, ...otherTools],
+    include,
+    ...(instructions !== undefined && { instructions }),
+    ...(opts.toolChoice !== undefined && { tool_choice: opts.toolChoice }),
+    ...(args.previousResponseId !== undefined && { previous_response_id: args.previousResponseId }),
+    ...(opts.maxOutputTokens !== undefined && { max_output_tokens: opts.maxOutputTokens }),
+    ...(opts.metadata !== undefined && { metadata: opts.metadata }),
+  } as CreateParams;
+}

@@ -1,0 +1,154 @@
+import type OpenAI from 'openai';
+import { z } from 'zod';
+
+// Schemas accept everything the OpenAPI document allows: objects are loose (extra fields kept),
+// and unknown output item or annotation types are skipped here and stay in `raw`.
+
+export const LogsOutputSchema = z.looseObject({ type: z.literal('logs'), logs: z.string() });
+export const ImageOutputSchema = z.looseObject({ type: z.literal('image'), url: z.string() });
+
+export const CodeInterpreterCallSchema = z.looseObject({
+  type: z.literal('code_interpreter_call'),
+  id: z.string(),
+  status: z.string(),
+  container_id: z.string(),
+  code: z.string().nullable().optional(),
+  outputs: z.array(z.unknown()).nullable().optional(),
+});
+
+export const ContainerFileCitationSchema = z.looseObject({
+  type: z.literal('container_file_citation'),
+  container_id: z.string(),
+  file_id: z.string(),
+  filename: z.string(),
+  start_index: z.number(),
+  end_index: z.number(),
+});
+
+export const OutputTextSchema = z.looseObject({
+  type: z.literal('output_text'),
+  text: z.string(),
+  annotations: z.array(z.unknown()).nullable().optional(),
+});
+
+export const MessageItemSchema = z.looseObject({ type: z.literal('message'), content: z.array(z.unknown()).nullable().optional() });
+
+export const UsageSchema = z.looseObject({ input_tokens: z.number(), output_tokens: z.number(), total_tokens: z.number() });
+
+export const ResponseSchema = z.looseObject({
+  id: z.string(),
+  model: z.string(),
+  status: z.string().nullable().optional(),
+  output: z.array(z.unknown()),
+  usage: z.unknown().optional(),
+});
+
+/** A `container_file_citation`: a file the model's code wrote, cited in the answer. */
+export const FileCitationSchema = z.object({
+  containerId: z.string(),
+  fileId: z.string(),
+  filename: z.string(),
+  startIndex: z.number(),
+  endIndex: z.number(),
+});
+
+export const CodeCallSchema = z.object({
+  id: z.string(),
+  code: z.string().nullable(),
+  status: z.string(),
+  /** Everything the code printed (all `logs` outputs joined). */
+  logs: z.string(),
+  /** `image` output URLs. */
+  images: z.array(z.string()),
+  containerId: z.string(),
+});
+
+export const GeneratedFileSchema = z.object({ containerId: z.string(), fileId: z.string(), filename: z.string() });
+
+export const RunResultSchema = z.object({
+  responseId: z.string(),
+  containerId: z.string(),
+  model: z.string(),
+  status: z.string(),
+  text: z.string(),
+  codeCalls: z.array(CodeCallSchema),
+  citations: z.array(FileCitationSchema),
+  files: z.array(GeneratedFileSchema),
+  usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number() }).optional(),
+  recovered: z.boolean(),
+  raw: z.custom<OpenAI.Responses.Response>((v) => typeof v === 'object' && v !== null),
+});
+
+export type FileCitation = z.infer<typeof FileCitationSchema>;
+export type CodeCall = z.infer<typeof CodeCallSchema>;
+export type GeneratedFile = z.infer<typeof GeneratedFileSchema>;
+export type RunResult = z.infer<typeof RunResultSchema>;
+
+/** A code call item of a response (or of a streamed `output_item.done`) as the library reports it. */
+export function toCodeCall(item: z.infer<typeof CodeInterpreterCallSchema>): CodeCall {
+  const outputs = item.outputs ?? [];
+  const logs: string[] = [];
+  const images: string[] = [];
+  for (const output of outputs) {
+    const asLogs = LogsOutputSchema.safeParse(output);
+    if (asLogs.success) logs.push(asLogs.data.logs);
+    const asImage = ImageOutputSchema.safeParse(output);
+    if (asImage.success) images.push(asImage.data.url);
+  }
+  return { id: item.id, code: item.code ?? null, status: item.status, logs: logs.join(''), images, containerId: item.container_id };
+}
+
+export function toCitation(annotation: unknown): FileCitation | undefined {
+  const parsed = ContainerFileCitationSchema.safeParse(annotation);
+  if (!parsed.success) return undefined;
+  const a = parsed.data;
+  return { containerId: a.container_id, fileId: a.file_id, filename: a.filename, startIndex: a.start_index, endIndex: a.end_index };
+}
+
+/**
+ * Reads a Responses API response into a {@link RunResult}. Never throws on what the API may
+ * send: unknown items and annotations are skipped (they remain in `raw`). Throws only when the
+ * object is not a response at all (no id, model or output array).
+ */
+export function parseRunResult(raw: unknown, extra: { containerId: string; recovered: boolean }): RunResult {
+  const response = ResponseSchema.parse(raw);
+  const texts: string[] = [];
+  const codeCalls: CodeCall[] = [];
+  const citations: FileCitation[] = [];
+  for (const item of response.output) {
+    const call = CodeInterpreterCallSchema.safeParse(item);
+    if (call.success) {
+      codeCalls.push(toCodeCall(call.data));
+      continue;
+    }
+    const message = MessageItemSchema.safeParse(item);
+    if (!message.success) continue;
+    for (const part of message.data.content ?? []) {
+      const text = OutputTextSchema.safeParse(part);
+      if (!text.success) continue;
+      texts.push(text.data.text); // the SDK's output_text: every output_text part, joined with ""
+      for (const annotation of text.data.annotations ?? []) {
+        const citation = toCitation(annotation);
+        if (citation) citations.push(citation);
+      }
+    }
+  }
+  const files = new Map<string, GeneratedFile>();
+  for (const c of citations) if (!files.has(c.fileId)) files.set(c.fileId, { containerId: c.containerId, fileId: c.fileId, filename: c.filename });
+  const usage = UsageSchema.safeParse(response.usage);
+  return {
+    responseId: response.id,
+    containerId: extra.containerId,
+    model: response.model,
+    status: response.status ?? 'completed',
+    text: texts.join(''),
+    codeCalls,
+    citations,
+    files: [...files.values()],
+    ...(usage.success && {
+      usage: { inputTokens: usage.data.input_tokens, outputTokens: usage.data.output_tokens, totalTokens: usage.data.total_tokens },
+    }),
+    recovered: extra.recovered,
+    raw: raw as OpenAI.Responses.Response,
+  };
+}

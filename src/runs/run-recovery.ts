@@ -1,0 +1,149 @@
+import type OpenAI from 'openai';
+import type { ContainerLifecycle } from '../container/lifecycle.js';
+import { expirySignal } from '../container/expiry.js';
+import { CodeInterpreterError, describeError } from '../errors.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+import type { StateHolder } from '../store/state-holder.js';
+import type { Conversation, RunInput } from './conversation.js';
+import { toRunEvent, type RunEvent } from './events.js';
+import { buildRunRequest, type RunOptions } from './request.js';
+import { parseRunResult, type RunResult } from './result.js';
+
+/** A stream broke after it had already yielded output: retrying silently would duplicate text. */
+export class StreamInterruptedError extends CodeInterpreterError {}
+
+/** The run ended without a usable response (`response.failed`, an `error` event). */
+export class RunFailedError extends CodeInterpreterError {}
+
+interface Attempt {
+  containerId: string;
+  body: OpenAI.Responses.ResponseCreateParamsNonStreaming;
+}
+
+/**
+ * Runs and streams, with the two recoveries a run can need: the container expired (re-create it,
+ * replay the conversation into the new one, retry once) and the response chain is dead (`Expected
+ * container_id`: replay the transcript, retry once).
+ */
+export class RunRecovery {
+  constructor(
+    private readonly deps: {
+      runner: RequestRunner;
+      lifecycle: ContainerLifecycle;
+      conversation: Conversation;
+      state: StateHolder;
+      model: string;
+      instructions: string | undefined;
+    },
+  ) {}
+
+  private async prepare(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): Promise<Attempt> {
+    const containerId = await this.deps.lifecycle.ensure(signal);
+    const turn = this.deps.conversation.prepare(input, containerId, opts.newConversation ?? false);
+    const body = buildRunRequest({
+      model: this.deps.model,
+      instructions: this.deps.instructions,
+      input: turn.input,
+      containerId,
+      previousResponseId: turn.previousResponseId,
+      opts,
+    });
+    return { containerId, body };
+  }
+
+  /**
+   * Decides whether a failed attempt can be retried after recovery, and recovers. Returns true
+   * when a new container was made.
+   */
+  private async recover(error: unknown, containerId: string, signal: AbortSignal | undefined): Promise<boolean | undefined> {
+    const { lifecycle, conversation } = this.deps;
+    const verdict = expirySignal(error, 'response', containerId);
+    if (verdict === 'stale-chain') {
+      conversation.markChainDead();
+      // The chain's container is dead; the current one may be too (it is when they are the same).
+      if (!(await lifecycle.isExpiry(error, 'container-file', containerId, signal))) return false;
+    } else if (!(await lifecycle.isExpiry(error, 'response', containerId, signal))) {
+      return undefined; // not ours to recover
+    }
+    await lifecycle.recover(containerId, describeError(error));
+    return true;
+  }
+
+  private async finish(input: RunInput, raw: unknown, containerId: string, recovered: boolean, newConversation: boolean): Promise<RunResult> {
+    const result = parseRunResult(raw, { containerId, recovered });
+    await this.deps.conversation.record(input, result, newConversation);
+    return result;
+  }
+
+  async run(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): Promise<RunResult> {
+    await this.deps.state.reload(); // the conversation may have moved on in another process
+    let recovered = false;
+    for (let attempt = 0; ; attempt++) {
+      const { containerId, body } = await this.prepare(input, opts, signal);
+      try {
+        const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal });
+        this.deps.lifecycle.noteActivity();
+        return await this.finish(input, raw, containerId, recovered, opts.newConversation ?? false);
+      } catch (error) {
+        if (attempt > 0) throw error;
+        const outcome = await this.recover(error, containerId, signal);
+        if (outcome === undefined) throw error;
+        recovered ||= outcome;
+      }
+    }
+  }
+
+  async *stream(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): AsyncGenerator<RunEvent, void, undefined> {
+    await this.deps.state.reload();
+    let recovered = false;
+    for (let attempt = 0; ; attempt++) {
+      const { containerId, body } = await this.prepare(input, opts, signal);
+      let yielded = false;
+      let stream: Awaited<ReturnType<OpenAI['responses']['create']>> & AsyncIterable<{ type: string }>;
+      try {
+        stream = (await this.deps.runner.send(
+          'responses.create (stream)',
+          (client, s) => client.responses.create({ ...body, stream: true }, s ? { signal: s } : undefined),
+          { signal },
+        )) as typeof stream;
+      } catch (error) {
+        if (attempt > 0) throw error;
+        const outcome = await this.recover(error, containerId, signal);
+        if (outcome === undefined) throw error;
+        recovered ||= outcome;
+        continue;
+      }
+      this.deps.lifecycle.noteActivity();
+      try {
+        for await (const event of stream) {
+          if (event.type === 'response.completed' || event.type === 'response.incomplete') {
+            const result = await this.finish(input, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false);
+            yield { type: 'result', result };
+            return;
+          }
+          if (event.type === 'response.failed' || event.type === 'error') {
+            const detail = (event as { response?: { error?: { message?: string } }; message?: string }).response?.error?.message ?? (event as { message?: string }).message;
+            throw new RunFailedError(`The run failed: ${detail ?? event.type}.`);
+          }
+          const mapped = toRunEvent(event as unknown as Parameters<typeof toRunEvent>[0]);
+          if (mapped) {
+            yielded = true;
+            yield mapped;
+          }
+        }
+        throw new StreamInterruptedError('The response stream ended before `response.completed`; run the input again.');
+      } catch (error) {
+        if (yielded && !(error instanceof CodeInterpreterError)) {
+          throw new StreamInterruptedError(`The response stream broke after output was yielded (${describeError(error)}); run the input again.`, { cause: error });
+        }
+        if (error instanceof CodeInterpreterError || yielded || attempt > 0) throw error;
+        const outcome = await this.recover(error, containerId, signal);
+        if (outcome === undefined) throw error;
+        recovered ||= outcome;
+      } finally {
+        // Breaking out of the caller's loop lands here too: stop the HTTP stream.
+        (stream as unknown as { controller?: AbortController }).controller?.abort();
+      }
+    }
+  }
+}

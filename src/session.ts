@@ -1,0 +1,280 @@
+import { randomUUID } from 'node:crypto';
+import OpenAI from 'openai';
+import { combineSignals } from './abort.js';
+import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs } from './container/keep-alive.js';
+import { ContainerLifecycle } from './container/lifecycle.js';
+import type { ContainerInfo } from './container/types.js';
+import { Downloads, type DownloadedFile, type FileRef } from './downloads/downloads.js';
+import type { SaveOptions } from './downloads/save-stream.js';
+import { CodeInterpreterError, InvalidOptionsError, SessionClosedError, describeError, redact } from './errors.js';
+import { TypedEmitter, type SessionEventName, type SessionListener } from './events.js';
+import { persistGeneratedFiles } from './files/persist-generated.js';
+import { SessionFiles } from './files/session-files.js';
+import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
+import { validateSessionOptions, type SessionOptions } from './options.js';
+import { defaultRateLimiter } from './ratelimit/sliding-window.js';
+import { RETRY_DEFAULTS } from './retry/policy.js';
+import { RequestRunner, emptyStats, type SessionStats } from './retry/request-runner.js';
+import { RunRecovery } from './runs/run-recovery.js';
+import { Conversation, type RunInput } from './runs/conversation.js';
+import type { RunEvent } from './runs/events.js';
+import type { RunOptions } from './runs/request.js';
+import type { RunResult } from './runs/result.js';
+import { StateHolder } from './store/state-holder.js';
+import { MemorySessionStore } from './store/types.js';
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** Delete the container. @default true */
+  deleteContainer?: boolean;
+  /** Delete the Files API copies this session made (uploads, persisted generated files). @default true */
+  deleteFiles?: boolean;
+}
+
+/**
+ * A dependable Code Interpreter session: one container, created when first needed, kept alive
+ * while in use, re-created with its files when it expires, and every request under the rate limit.
+ *
+ * The class only composes the concerns: {@link RequestRunner} (limiter + retries),
+ * {@link ContainerLifecycle} (create/adopt/recover), {@link KeepAlive}, {@link SessionFiles},
+ * {@link Conversation} and {@link RunRecovery} (runs), {@link Downloads}.
+ */
+export class CodeInterpreterSession implements AsyncDisposable {
+  /** The session id (`sessionId`, or a generated UUID). */
+  readonly id: string;
+
+  private readonly options: SessionOptions;
+  private readonly events = new TypedEmitter();
+  private readonly counters: SessionStats = emptyStats();
+  private readonly state: StateHolder;
+  private readonly runner: RequestRunner;
+  private readonly lifecycle: ContainerLifecycle;
+  private readonly keepAlive: KeepAlive | undefined;
+  private readonly files: SessionFiles;
+  private readonly downloads: Downloads;
+  private readonly runs: RunRecovery;
+  private loaded: Promise<unknown> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: SessionOptions) {
+    this.options = validateSessionOptions(options);
+    const client = this.options.client ?? defaultClient();
+    this.id = this.options.sessionId ?? randomUUID();
+    this.state = new StateHolder(this.options.store ?? new MemorySessionStore(), this.id);
+    const retry = this.options.retry === false ? false : { ...RETRY_DEFAULTS, ...this.options.retry };
+    this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters);
+
+    const keepAliveOptions = this.options.keepAlive;
+    this.lifecycle = new ContainerLifecycle({
+      runner: this.runner,
+      state: this.state,
+      events: this.events,
+      options: this.options.container ?? {},
+      defaultName: `code-interpreter-session-${this.id.slice(0, 36)}`,
+      onActivity: () => this.keepAlive?.noteContainerActivity(),
+    });
+    this.keepAlive =
+      keepAliveOptions === false
+        ? undefined
+        : new KeepAlive(
+            {
+              intervalMs: () => keepAliveOptions?.intervalMs ?? defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes),
+              idleTimeoutMs: keepAliveOptions?.idleTimeoutMs ?? KEEP_ALIVE_IDLE_TIMEOUT_MS,
+            },
+            () => this.keepAliveTouch(),
+          );
+    this.files = new SessionFiles({ runner: this.runner, lifecycle: this.lifecycle, state: this.state, events: this.events });
+    this.downloads = new Downloads({
+      runner: this.runner,
+      lifecycle: this.lifecycle,
+      state: this.state,
+      onActivity: () => this.keepAlive?.noteContainerActivity(),
+    });
+    this.runs = new RunRecovery({
+      runner: this.runner,
+      lifecycle: this.lifecycle,
+      conversation: new Conversation(this.state),
+      state: this.state,
+      model: this.options.model,
+      instructions: this.options.instructions,
+    });
+  }
+
+  /** The current container's id, once there is one. */
+  get containerId(): string | undefined {
+    return this.lifecycle.containerId;
+  }
+
+  /** Counters since the session was made (a copy). */
+  get stats(): Readonly<SessionStats> {
+    return { ...this.counters };
+  }
+
+  /** The files the session tracks and restores into every new container. */
+  get trackedFiles(): readonly SessionFile[] {
+    return [...this.files.tracked];
+  }
+
+  on<K extends SessionEventName>(event: K, listener: SessionListener<K>): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  off<K extends SessionEventName>(event: K, listener: SessionListener<K>): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  /** Creates (or adopts) the container now instead of on first need. */
+  async start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
+    await this.begin('start');
+    return this.lifecycle.start(opts.signal);
+  }
+
+  /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
+  async upload(source: UploadSource, opts: { filename?: string; signal?: AbortSignal } = {}): Promise<SessionFile> {
+    await this.begin('upload');
+    return this.files.upload(source, opts);
+  }
+
+  /** Tracks an existing Files API file (`file-…`) and puts it in the container. */
+  async attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
+    await this.begin('attachFile');
+    if (typeof fileId !== 'string' || fileId === '') {
+      throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
+    }
+    return this.files.attachFile(fileId, opts.signal);
+  }
+
+  /** Every file in the container now. */
+  async listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
+    await this.begin('listFiles');
+    return this.files.list(opts.signal);
+  }
+
+  /** Runs one turn: the model answers, running code in the container as it sees fit. */
+  async run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
+    await this.begin('run');
+    const signal = combineSignals(opts.signal, opts.timeoutMs);
+    for (const source of opts.files ?? []) await this.files.upload(source, { signal });
+    const result = await this.runs.run(input, opts, signal);
+    await this.afterRun(result, signal);
+    return result;
+  }
+
+  /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
+  async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
+    await this.begin('stream');
+    const signal = combineSignals(opts.signal, opts.timeoutMs);
+    for (const source of opts.files ?? []) await this.files.upload(source, { signal });
+    for await (const event of this.runs.stream(input, opts, signal)) {
+      if (event.type === 'result') await this.afterRun(event.result, signal);
+      yield event;
+    }
+  }
+
+  /** A generated file, whole, in memory. */
+  async download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
+    await this.begin('download');
+    return this.downloads.download(ref, opts);
+  }
+
+  /** A generated file as a web stream (e.g. to pipe into an HTTP response). */
+  async downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    await this.begin('downloadStream');
+    return (await this.downloads.open(ref, opts.signal)).body;
+  }
+
+  /** Streams a generated file into `dir` under a safe name; returns the path written. */
+  async saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
+    await this.begin('saveFile');
+    return this.downloads.save(ref, dir, opts);
+  }
+
+  /** Saves every file `result` cites into `dir`; returns the paths. */
+  async saveAll(result: RunResult, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+    await this.begin('saveAll');
+    return this.downloads.saveAll(result, dir, opts);
+  }
+
+  /** Refreshes the container's idle clock now (if there is a container). */
+  async touch(): Promise<void> {
+    await this.begin('touch');
+    await this.lifecycle.touch();
+  }
+
+  /**
+   * Ends the session: stops timers, deletes the container and the Files API copies it made (unless
+   * told not to). Idempotent; every other method rejects afterwards with `SessionClosedError`.
+   */
+  close(opts: CloseOptions = {}): Promise<void> {
+    this.closing ??= this.shutdown(opts);
+    return this.closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  private async begin(method: string): Promise<void> {
+    if (this.closing) throw new SessionClosedError(method);
+    this.keepAlive?.noteSessionUse();
+    this.loaded ??= this.state.reload();
+    await this.loaded;
+  }
+
+  private async afterRun(result: RunResult, signal: AbortSignal | undefined): Promise<void> {
+    if (!this.options.persistGeneratedFiles) return;
+    await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads }, result, signal);
+  }
+
+  private async keepAliveTouch(): Promise<void> {
+    const store = this.state.store;
+    const ttlMs = 2 * defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes);
+    try {
+      if (store.lease && !(await store.lease(this.id, 'keepalive', this.runnerIdentity, ttlMs))) {
+        this.keepAlive?.noteContainerActivity(); // another process keeps it alive; check again next interval
+        return;
+      }
+      await this.lifecycle.touch();
+    } catch (error) {
+      this.events.emit('error', { operation: 'keepalive', error: error instanceof Error ? error : new Error(String(error)) });
+      throw error;
+    }
+  }
+
+  private readonly runnerIdentity = `${process.pid}-${randomUUID()}`;
+
+  private async shutdown(opts: CloseOptions): Promise<void> {
+    this.keepAlive?.stop();
+    await this.lifecycle.settle(); // a creation in flight must finish, or its container would be orphaned
+    const problems: unknown[] = [];
+    if (opts.deleteContainer !== false) await this.lifecycle.delete().catch((error: unknown) => problems.push(error));
+    if (opts.deleteFiles !== false) {
+      for (const file of this.files.tracked.filter((f) => f.owned)) {
+        await this.runner
+          .send('files.delete', (client) => client.files.delete(file.fileId))
+          .catch((error: unknown) => {
+            if (!(error instanceof OpenAI.NotFoundError)) problems.push(error);
+          });
+      }
+    }
+    if (opts.deleteContainer !== false && opts.deleteFiles !== false) await this.state.store.delete(this.id).catch((e: unknown) => problems.push(e));
+    else await this.state.save().catch((e: unknown) => problems.push(e));
+    if (problems.length) {
+      throw new CodeInterpreterError(`close() could not clean up everything: ${problems.map(describeError).join('; ')}`, {
+        cause: new AggregateError(problems),
+      });
+    }
+  }
+}
+
+function defaultClient(): OpenAI {
+  try {
+    return new OpenAI();
+  } catch (error) {
+    throw new InvalidOptionsError('new CodeInterpreterSession()', [
+      { path: 'client', message: `no client given and the default one could not be made (${redact(describeError(error))}); pass { client: new OpenAI({ apiKey }) } or set OPENAI_API_KEY` },
+    ]);
+  }
+}

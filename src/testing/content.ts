@@ -1,0 +1,56 @@
+import type { SimulatedContent } from './types.js';
+
+export function bytesContent(data: Uint8Array | string): SimulatedContent {
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  return {
+    size: bytes.byteLength,
+    bytes: () => bytes,
+    open: () =>
+      new ReadableStream({
+        start(controller) {
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      }),
+  };
+}
+
+/**
+ * Content of `size` bytes made on demand, chunk by chunk, so tests can serve files far larger than
+ * they would want to hold (a 1 GB download). Byte `i` is `(i * 31 + seed) & 0xff`, so a reader can
+ * check what it received without keeping a copy.
+ */
+export function generatedContent(size: number, seed = 7, chunkSize = 64 * 1024): SimulatedContent {
+  const byteAt = (i: number) => (i * 31 + seed) & 0xff;
+  const chunkAt = (offset: number) => {
+    const chunk = new Uint8Array(Math.min(chunkSize, size - offset));
+    for (let i = 0; i < chunk.length; i++) chunk[i] = byteAt(offset + i);
+    return chunk;
+  };
+  return {
+    size,
+    bytes: () => {
+      if (size > chunkSize) throw new Error(`generated content of ${size} bytes is too large to materialise; use open()`);
+      return chunkAt(0);
+    },
+    open: () => {
+      let offset = 0;
+      return new ReadableStream<Uint8Array>(
+        {
+          pull(controller) {
+            if (offset >= size) return controller.close();
+            const chunk = chunkAt(offset);
+            offset += chunk.length;
+            controller.enqueue(chunk);
+          },
+        },
+        { highWaterMark: 0 },
+      );
+    },
+  };
+}
+
+/** Reads a stream fully; used for multipart bodies the simulator must keep. */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}

@@ -1,0 +1,76 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+
+export interface ListenOptions {
+  /** Port on 127.0.0.1. @default 0 (a free port) */
+  port?: number;
+}
+
+export interface RunningServer {
+  /** Base URL to give the OpenAI client, ending in `/v1`. */
+  url: string;
+  port: number;
+  /** Stops accepting connections and drops open ones. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a fetch-style handler over real HTTP on loopback, so a client that does its own I/O
+ * (another process, `curl`, the CLI) can use the simulator. An error `Response` (from
+ * `Response.error()`) becomes a dropped connection.
+ */
+export async function serveOnLoopback(handle: (request: Request) => Promise<Response>, options: ListenOptions = {}): Promise<RunningServer> {
+  const server = createServer((req, res) => {
+    void answer(handle, req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { message: String(error), type: 'server_error', param: null, code: null } }));
+    });
+  });
+  server.listen(options.port ?? 0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function answer(handle: (request: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const request = new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, {
+    method: req.method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    duplex: 'half',
+  } as RequestInit);
+  const response = await handle(request);
+  if (response.type === 'error') {
+    req.socket.destroy();
+    return;
+  }
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  if (response.body) {
+    const reader = response.body.getReader();
+    res.on('close', () => {
+      if (!res.writableFinished) void reader.cancel().catch(() => {});
+    });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!res.write(value)) await once(res, 'drain');
+      if (res.destroyed) return;
+    }
+  }
+  res.end();
+}

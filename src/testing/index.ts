@@ -1,0 +1,47 @@
+/**
+ * The testing kit: an offline, stateful stand-in for the OpenAI API that Code Interpreter uses,
+ * exposed as msw handlers and as a loopback HTTP server.
+ *
+ * @example
+ * ```ts
+ * import { setupServer } from 'msw/node';
+ * import { createSimulator } from 'code-interpreter-session/testing';
+ *
+ * const sim = createSimulator();
+ * const server = setupServer(...sim.handlers);
+ * server.listen();
+ * ```
+ * @module
+ */
+import { http, type HttpHandler } from 'msw';
+import { serveOnLoopback, type ListenOptions, type RunningServer } from './http-server.js';
+import { Simulator, type SimulatorOptions } from './simulator.js';
+
+export { defaultRespond } from './default-respond.js';
+export { bytesContent, generatedContent } from './content.js';
+export { Simulator, matchesPath, type SimulatorOptions } from './simulator.js';
+export type { ListenOptions, RunningServer } from './http-server.js';
+export type * from './types.js';
+
+/** A {@link Simulator} with its two ways in: msw handlers and a loopback HTTP server. */
+export interface SimulatorKit extends Simulator {
+  /** msw request handlers for `setupServer(...sim.handlers)`; they answer requests under `baseUrl`. */
+  readonly handlers: HttpHandler[];
+  /** Serves the simulator over real HTTP on 127.0.0.1; give the OpenAI client `baseURL: server.url`. */
+  listen(options?: ListenOptions): Promise<RunningServer>;
+}
+
+/** Creates a simulator. See {@link SimulatorOptions} for the knobs. */
+export function createSimulator(options: SimulatorOptions = {}): SimulatorKit {
+  const sim = new Simulator(options) as SimulatorKit;
+  const base = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const handlers = [
+    http.all(
+      ({ request }) => request.url === base || request.url.startsWith(`${base}/`) || request.url.startsWith(`${base}?`),
+      ({ request }) => sim.handle(request),
+    ),
+  ];
+  Object.defineProperty(sim, 'handlers', { value: handlers, enumerable: true });
+  Object.defineProperty(sim, 'listen', { value: (listenOptions?: ListenOptions) => serveOnLoopback(sim.handle, listenOptions) });
+  return sim;
+}

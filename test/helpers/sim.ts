@@ -1,0 +1,41 @@
+import OpenAI from 'openai';
+import { setupServer } from 'msw/node';
+import { createSimulator, type SimulatorKit, type SimulatorOptions } from '../../src/testing/index.js';
+
+export const TEST_API_KEY = 'sk-test-0123456789abcdefSECRET';
+
+/** A simulator behind msw, and an OpenAI client built after msw is listening (FACTS: fetch is read at construction). */
+export function withMsw(options: SimulatorOptions = {}) {
+  const sim = createSimulator(options);
+  const server = setupServer(...sim.handlers);
+  server.listen({ onUnhandledFrame: 'error' });
+  const client = new OpenAI({ apiKey: TEST_API_KEY, maxRetries: 0 });
+  return { sim, client, close: () => server.close() };
+}
+
+/** A simulator on a real loopback HTTP server, and a client pointed at it. */
+export async function withHttp(options: SimulatorOptions = {}) {
+  const sim = createSimulator(options);
+  const server = await sim.listen();
+  const client = new OpenAI({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 });
+  return { sim, client, server, close: () => server.close() };
+}
+
+export type Harness = { sim: SimulatorKit; client: OpenAI; close: () => void | Promise<void> };
+
+/** Both transports, so one test body runs against each. */
+export const transports: Array<[string, (options?: SimulatorOptions) => Promise<Harness> | Harness]> = [
+  ['msw', withMsw],
+  ['http', withHttp],
+];
+
+export const SALES_CSV = [
+  'date,region,product,units,revenue',
+  '2026-01-03,North,Widget,12,240.00',
+  '2026-01-04,South,Widget,7,140.00',
+  '2026-01-05,North,Gadget,3,150.00',
+  '2026-01-06,East,Gadget,9,450.00',
+  '2026-01-07,South,Gizmo,20,100.00',
+  '2026-01-08,East,Widget,5,100.00',
+  '',
+].join('\n');

@@ -1,0 +1,96 @@
+import { toFile } from 'openai';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CodeInterpreterSession, createRateLimiter } from '../src/index.js';
+import { checkConformance } from './helpers/openapi.js';
+import { SALES_CSV, transports, type Harness } from './helpers/sim.js';
+
+/** Every operation the simulator implements, and the statuses the scenario must show for it. */
+const EXPECTED = [
+  'POST /containers 200',
+  'POST /containers 400',
+  'POST /containers 429',
+  'GET /containers 200',
+  'GET /containers/{container_id} 200',
+  'GET /containers/{container_id} 404',
+  'DELETE /containers/{container_id} 200',
+  'POST /containers/{container_id}/files 200',
+  'GET /containers/{container_id}/files 200',
+  'GET /containers/{container_id}/files 404',
+  'GET /containers/{container_id}/files/{file_id} 200',
+  'DELETE /containers/{container_id}/files/{file_id} 200',
+  'GET /containers/{container_id}/files/{file_id}/content 200',
+  'POST /files 200',
+  'POST /files 400',
+  'GET /files 200',
+  'GET /files 500',
+  'GET /files/{file_id} 200',
+  'GET /files/{file_id} 404',
+  'GET /files/{file_id}/content 200',
+  'DELETE /files/{file_id} 200',
+  'POST /responses 200',
+  'POST /responses 400',
+  'POST /responses 404',
+  'GET /responses/{response_id} 200',
+];
+
+/** Drives every endpoint, success and error, with the real client and with the session. */
+async function scenario({ sim, client }: Harness): Promise<void> {
+  const ignore = () => undefined;
+  const file = await client.files.create({ file: await toFile(Buffer.from(SALES_CSV), 'sales.csv'), purpose: 'user_data' });
+  await client.files.create({ file: await toFile(Buffer.from('x'), 'x.txt'), purpose: 'bogus' as never }).catch(ignore);
+  await client.files.retrieve(file.id);
+  await (await client.files.content(file.id)).text();
+  await client.files.list();
+  sim.fail({ path: '/files', method: 'GET', status: 500 });
+  await client.files.list().catch(ignore);
+  const c = await client.containers.create({ name: 'conformance', file_ids: [file.id], memory_limit: '4g', network_policy: { type: 'disabled' } });
+  await client.containers.create({} as never).catch(ignore);
+  sim.fail({ path: '/containers', method: 'POST', status: 429, retryAfterSeconds: 1 });
+  await client.containers.create({ name: 'x' }).catch(ignore);
+  await client.containers.retrieve(c.id);
+  await client.containers.list({ limit: 1 });
+  const cf = await client.containers.files.create(c.id, { file: await toFile(Buffer.from('hello'), 'hello.txt') });
+  await client.containers.files.create(c.id, { file_id: file.id });
+  await client.containers.files.list(c.id);
+  await client.containers.files.retrieve(cf.id, { container_id: c.id });
+  await (await client.containers.files.content.retrieve(cf.id, { container_id: c.id })).text();
+  await client.containers.files.delete(cf.id, { container_id: c.id });
+  const tools = [{ type: 'code_interpreter' as const, container: c.id }];
+  const r = await client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools, include: ['code_interpreter_call.outputs'], metadata: { k: 'v' }, max_output_tokens: 500 });
+  await client.responses.retrieve(r.id);
+  const stream = await client.responses.create({ model: 'gpt-5', input: 'units by product', tools, previous_response_id: r.id, stream: true, include: ['code_interpreter_call.outputs'] });
+  for await (const _ of stream);
+  await client.responses.create({ model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter' } as never] }).catch(ignore);
+  await client.responses.create({ model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: 'cntr_missing' }] }).catch(ignore);
+  await client.responses.create({ model: 'gpt-5', input: [{ role: 'user', content: 'plain' }], tool_choice: 'none', tools }).catch(ignore);
+
+  // The session's own traffic, including recovery from expiry.
+  const session = new CodeInterpreterSession({ client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 1000, intervalMs: 1000 }), persistGeneratedFiles: true });
+  await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
+  await session.run('revenue by region', { toolChoice: 'required', metadata: { user: 'u1' } });
+  sim.expire(session.containerId!);
+  await client.containers.files.list(session.containerId!).catch(ignore);
+  const again = await session.run('units by product');
+  expect(again.recovered).toBe(true);
+  for await (const _ of session.stream('units by region'));
+  await session.close();
+  await client.files.retrieve(file.id);
+  await client.files.delete(file.id);
+  await client.files.retrieve(file.id).catch(ignore);
+  await client.containers.delete(c.id);
+  await client.containers.retrieve(c.id).catch(ignore);
+}
+
+describe.each(transports)('conformance to the OpenAPI document over %s', (_name, make) => {
+  let h: Harness;
+  afterAll(async () => h?.close());
+
+  it('every request sent and every answer and event returned validates against its schema', async () => {
+    h = await make();
+    await scenario(h);
+    const { problems, checked } = checkConformance(h.sim.requests);
+    expect(problems).toEqual([]);
+    for (const operation of EXPECTED) expect(checked, operation).toContain(operation);
+    expect(h.sim.requests.filter((r) => r.events).length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});

@@ -24,3 +24,38 @@ export function combineSignals(signal: AbortSignal | undefined, timeoutMs: numbe
   if (signals.length <= 1) return signals[0];
   return AbortSignal.any(signals);
 }
+
+/**
+ * Work shared by several callers (one container creation for many first calls). Each caller
+ * waits with its own signal; the work itself is cancelled only when every caller that joined has
+ * given up, so one caller's abort never fails the others, and work nobody waits for stops.
+ */
+export class SharedTask<T> {
+  readonly promise: Promise<T>;
+  private readonly controller = new AbortController();
+  private waiting = 0;
+  private committed = false;
+
+  constructor(run: (signal: AbortSignal) => Promise<T>) {
+    this.promise = run(this.controller.signal);
+    this.promise.catch(() => {}); // each joiner sees the outcome; nothing is left unhandled
+  }
+
+  join(signal?: AbortSignal): Promise<T> {
+    if (!signal) {
+      this.committed = true; // a caller that cannot give up keeps the work going
+      return this.promise;
+    }
+    this.waiting++;
+    const leave = () => {
+      this.waiting--;
+      if (this.waiting === 0 && !this.committed) this.controller.abort(signal.reason);
+    };
+    if (signal.aborted) {
+      leave();
+      return Promise.reject(signal.reason);
+    }
+    signal.addEventListener('abort', leave, { once: true });
+    return raceSignal(this.promise, signal).finally(() => signal.removeEventListener('abort', leave));
+  }
+}

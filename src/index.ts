@@ -29,7 +29,7 @@ export {
 export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
 export { createRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
-export type { RateLimiter, RateLimiterOptions } from './ratelimit/types.js';
+export type { RateLimiter, RateLimiterOptions, SlidingWindowOptions } from './ratelimit/types.js';
 
 export { MemorySessionStore, type SessionStore, type SessionState, type TranscriptEntry } from './store/types.js';
 

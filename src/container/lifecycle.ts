@@ -1,5 +1,5 @@
 import { APIError } from 'openai';
-import { raceSignal } from '../abort.js';
+import { SharedTask } from '../abort.js';
 import { ContainerExpiredError, describeError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
@@ -26,8 +26,8 @@ export interface ContainerCallResult<T> {
 export class ContainerLifecycle {
   /** The container this process has confirmed alive (created, adopted or recovered). */
   private confirmed: string | undefined;
-  private bringingUp: Promise<string> | undefined;
-  private recovering: { from: string; promise: Promise<string> } | undefined;
+  private bringingUp: SharedTask<string> | undefined;
+  private recovering: { from: string; task: SharedTask<string> } | undefined;
   /** Files known to be in each container this process made or attached to (by Files API id). */
   private readonly filesIn = new Map<string, Set<string>>();
   /** From the API's container object; drives the keep-alive interval. */
@@ -73,18 +73,24 @@ export class ContainerLifecycle {
 
   /** Waits for a creation or re-creation in flight (its outcome is the caller's business, not ours). */
   async settle(): Promise<void> {
-    await this.bringingUp?.catch(() => {});
-    await this.recovering?.promise.catch(() => {});
+    await this.bringingUp?.promise.catch(() => {});
+    await this.recovering?.task.promise.catch(() => {});
   }
 
   /** The live container's id, creating or adopting one if needed. */
   ensure(signal?: AbortSignal): Promise<string> {
     const current = this.containerId;
-    if (this.recovering) return raceSignal(this.recovering.promise, signal);
+    if (this.recovering) return this.recovering.task.join(signal);
     if (current && current === this.confirmed) return Promise.resolve(current);
-    // Shared by every caller and not tied to any one caller's signal: one aborting must not fail the others.
-    this.bringingUp ??= this.bringUp().finally(() => (this.bringingUp = undefined));
-    return raceSignal(this.bringingUp, signal);
+    // Shared by every caller: one aborting must not fail the others (SharedTask).
+    if (!this.bringingUp) {
+      const task = new SharedTask((shared) => this.bringUp(shared));
+      this.bringingUp = task;
+      void task.promise.finally(() => {
+        if (this.bringingUp === task) this.bringingUp = undefined;
+      }).catch(() => {});
+    }
+    return this.bringingUp.join(signal);
   }
 
   /** Like {@link ensure}, with the container's details. */
@@ -111,7 +117,7 @@ export class ContainerLifecycle {
       return { value, containerId, recovered: false };
     } catch (error) {
       if (!(await this.isExpiry(error, kind, containerId, signal))) throw error;
-      const next = await raceSignal(this.recover(containerId, describeError(error)), signal);
+      const next = await this.recover(containerId, describeError(error), signal);
       const value = await fn(next);
       this.deps.onActivity();
       return { value, containerId: next, recovered: true };
@@ -144,13 +150,16 @@ export class ContainerLifecycle {
    * Replaces the dead container `expiredId`. Concurrent callers share one re-creation; a caller
    * that arrives after it finished gets the new container.
    */
-  recover(expiredId: string, reason: string): Promise<string> {
-    if (this.recovering?.from === expiredId) return this.recovering.promise;
+  recover(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
+    if (this.recovering?.from === expiredId) return this.recovering.task.join(signal);
     const current = this.containerId;
     if (current && current !== expiredId && current === this.confirmed) return Promise.resolve(current);
-    const promise = this.recreate(expiredId, reason).finally(() => (this.recovering = undefined));
-    this.recovering = { from: expiredId, promise };
-    return promise;
+    const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));
+    this.recovering = { from: expiredId, task };
+    void task.promise.finally(() => {
+      if (this.recovering?.task === task) this.recovering = undefined;
+    }).catch(() => {});
+    return task.join(signal);
   }
 
   /** Deletes the container (if any); a container that is already gone is fine. */
@@ -166,18 +175,18 @@ export class ContainerLifecycle {
     this.deps.state.current.containerId = undefined;
   }
 
-  private async bringUp(): Promise<string> {
+  private async bringUp(signal: AbortSignal): Promise<string> {
     const { state, options } = this.deps;
     await state.reload();
     const stored = state.current.containerId;
     const candidate = stored ?? options.id;
     if (candidate) {
-      const info = await this.retrieve(candidate);
+      const info = await this.retrieve(candidate, signal);
       if (info && info.status !== 'expired') return this.adopt(info);
       // A container this session was using (here or in another process) died: that is a recovery.
-      if (stored) return this.recreate(stored, 'the stored container had expired');
+      if (stored) return this.recreate(stored, 'the stored container had expired', signal);
     }
-    const info = await this.create();
+    const info = await this.create(signal);
     this.deps.events.emit('container.created', { container: info });
     return this.adopt(info);
   }
@@ -193,7 +202,7 @@ export class ContainerLifecycle {
     return info.id;
   }
 
-  private async recreate(expiredId: string, reason: string): Promise<string> {
+  private async recreate(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
     const { state, events } = this.deps;
     events.emit('container.expired', { containerId: expiredId, reason });
     if (this.confirmed === expiredId) this.confirmed = undefined;
@@ -203,10 +212,10 @@ export class ContainerLifecycle {
         const current = state.current.containerId;
         if (current && current !== expiredId) {
           // Another process sharing the store already made the replacement: use it.
-          const info = await this.retrieve(current);
+          const info = await this.retrieve(current, signal);
           if (info && info.status !== 'expired') return this.adopt(info);
         }
-        const info = await this.create();
+        const info = await this.create(signal);
         this.deps.runner.stats.recreations++;
         const id = await this.adopt(info);
         events.emit('container.recreated', { previousContainerId: expiredId, container: info, restoredFiles: state.current.files.length });
@@ -214,6 +223,7 @@ export class ContainerLifecycle {
       });
     } catch (error) {
       if (state.current.containerId === expiredId) state.current.containerId = undefined;
+      if (signal?.aborted) throw error; // every caller gave up: not a failure of recovery
       throw new ContainerExpiredError(
         expiredId,
         `Container ${expiredId} expired and a replacement could not be made: ${describeError(error)}. ` +
@@ -224,7 +234,7 @@ export class ContainerLifecycle {
   }
 
   /** One request makes the container and brings back every tracked file (`file_ids`). */
-  private async create(): Promise<ContainerInfo> {
+  private async create(signal?: AbortSignal): Promise<ContainerInfo> {
     const { options, runner, state, defaultName } = this.deps;
     const fileIds = state.current.files.map((f) => f.fileId);
     const body = {
@@ -241,7 +251,7 @@ export class ContainerLifecycle {
       }),
       ...(fileIds.length > 0 && { file_ids: fileIds }),
     };
-    const created = await runner.send('containers.create', (client) => client.containers.create(body));
+    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), { signal });
     runner.stats.containersCreated++;
     for (const fileId of fileIds) this.noteFile(created.id, fileId);
     return toContainerInfo(created as ApiContainer);

@@ -13,3 +13,18 @@ export interface RateLimiterOptions {
   /** The window length. */
   intervalMs: number;
 }
+
+/** Options of the in-process limiter. */
+export interface SlidingWindowOptions extends RateLimiterOptions {
+  /**
+   * Extra time each slot is held past `intervalMs`. The limiter's guarantee is about when it grants;
+   * a request reaches the server a little later, by a delay that varies (event loop, network). A
+   * margin keeps bursts that arrive compressed under the server's limit.
+   * @default 0
+   */
+  marginMs?: number;
+  /** The clock, in ms; must not go backwards. @default performance.now */
+  now?: () => number;
+  /** Told the limiter-clock time of each grant, e.g. for metrics. */
+  onGrant?: (at: number) => void;
+}

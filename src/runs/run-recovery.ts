@@ -65,7 +65,7 @@ export class RunRecovery {
     } else if (!(await lifecycle.isExpiry(error, 'response', containerId, signal))) {
       return undefined; // not ours to recover
     }
-    await lifecycle.recover(containerId, describeError(error));
+    await lifecycle.recover(containerId, describeError(error), signal);
     return true;
   }
 

@@ -1,0 +1,23 @@
+// Imports every entry of the built package through its exports map (ESM) and checks its exports.
+import assert from 'node:assert/strict';
+
+const main = await import('code-interpreter-session');
+const testing = await import('code-interpreter-session/testing');
+const redis = await import('code-interpreter-session/redis');
+
+for (const name of ['CodeInterpreterSession', 'createRateLimiter', 'CodeInterpreterError', 'InvalidOptionsError', 'SessionClosedError',
+  'ContainerExpiredError', 'RetriesExhaustedError', 'DownloadTooLargeError', 'FileNotFoundError', 'RunResultSchema', 'MemorySessionStore']) {
+  assert.ok(main[name], `code-interpreter-session exports ${name}`);
+}
+assert.equal(typeof testing.createSimulator, 'function');
+for (const name of ['createRedisRateLimiter', 'RedisSessionStore']) assert.ok(redis[name], `code-interpreter-session/redis exports ${name}`);
+
+const sim = testing.createSimulator();
+const server = await sim.listen();
+const { default: OpenAI } = await import('openai');
+const session = new main.CodeInterpreterSession({ client: new OpenAI({ apiKey: 'sk-smoke', baseURL: server.url }), model: 'gpt-5' });
+const result = await session.run('hello');
+assert.equal(typeof result.text, 'string');
+await session.close();
+await server.close();
+console.log(`ESM smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing and redis entries load`);

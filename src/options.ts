@@ -75,12 +75,26 @@ export const SessionOptionsSchema = z.strictObject({
   sessionId: z.string().min(1).max(200).optional(),
 });
 
-/** Zod issues as `InvalidOptionsError` issues: the option path and what was expected. */
-export function toIssues(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({
-    path: issue.path.map(String).join('.'),
-    message: issue.code === 'unrecognized_keys' ? `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message,
-  }));
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Zod issues as `InvalidOptionsError` issues: the option path and what was expected. For a
+ * union (`false | { ... }`), the branch that got furthest says what is wrong, rather than zod's
+ * bare "Invalid input".
+ */
+export function toIssues(error: { issues: readonly Issue[] }, prefix: PropertyKey[] = []): Array<{ path: string; message: string }> {
+  return error.issues.flatMap((issue) => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const depth = (branch: readonly Issue[]) => Math.max(...branch.map((i) => i.path.length + (i.code === 'invalid_type' && i.path.length === 0 ? -1 : 0)));
+      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
+      return toIssues({ issues: best }, path);
+    }
+    return [{
+      path: path.map(String).join('.'),
+      message: issue.code === 'unrecognized_keys' ? `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message,
+    }];
+  });
 }
 
 export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {

@@ -28,6 +28,8 @@ export class ContainerLifecycle {
   private confirmed: string | undefined;
   private bringingUp: SharedTask<string> | undefined;
   private recovering: { from: string; task: SharedTask<string> } | undefined;
+  /** The confirmed container as the API last described it. */
+  private info: ContainerInfo | undefined;
   /** Files known to be in each container this process made or attached to (by Files API id). */
   private readonly filesIn = new Map<string, Set<string>>();
   /** From the API's container object; drives the keep-alive interval. */
@@ -93,15 +95,12 @@ export class ContainerLifecycle {
     return this.bringingUp.join(signal);
   }
 
-  /** Like {@link ensure}, with the container's details. */
+  /** Like {@link ensure}, with the container's details as last reported by the API. */
   async start(signal?: AbortSignal): Promise<ContainerInfo> {
     const id = await this.ensure(signal);
+    if (this.info?.id === id) return this.info;
     const info = await this.retrieve(id, signal);
-    if (!info || info.status === 'expired') {
-      return this.start(signal).then(undefined, () => {
-        throw new ContainerExpiredError(id, `Container ${id} expired while starting.`);
-      });
-    }
+    if (!info || info.status === 'expired') throw new ContainerExpiredError(id, `Container ${id} expired while starting; call start() again.`);
     return info;
   }
 
@@ -193,6 +192,7 @@ export class ContainerLifecycle {
 
   private async adopt(info: ContainerInfo): Promise<string> {
     this.confirmed = info.id;
+    this.info = info;
     if (info.expiresAfterMinutes) this.expiresAfterMinutes = info.expiresAfterMinutes;
     if (this.deps.state.current.containerId !== info.id) {
       this.deps.state.current.containerId = info.id;

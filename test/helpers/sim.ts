@@ -10,7 +10,12 @@ export function withMsw(options: SimulatorOptions = {}) {
   const server = setupServer(...sim.handlers);
   server.listen({ onUnhandledFrame: 'error' });
   const client = new OpenAI({ apiKey: TEST_API_KEY, maxRetries: 0 });
-  return { sim, client, close: () => server.close() };
+  let closed = false;
+  const close = () => {
+    if (!closed) server.close();
+    closed = true;
+  };
+  return { sim, client, close };
 }
 
 /** A simulator on a real loopback HTTP server, and a client pointed at it. */
@@ -18,7 +23,8 @@ export async function withHttp(options: SimulatorOptions = {}) {
   const sim = createSimulator(options);
   const server = await sim.listen();
   const client = new OpenAI({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 });
-  return { sim, client, server, close: () => server.close() };
+  let closing: Promise<void> | undefined;
+  return { sim, client, server, close: () => (closing ??= server.close()) };
 }
 
 export type Harness = { sim: SimulatorKit; client: OpenAI; close: () => void | Promise<void> };

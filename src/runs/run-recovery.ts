@@ -131,7 +131,11 @@ export class RunRecovery {
             yield mapped;
           }
         }
-        throw new StreamInterruptedError('The response stream ended before `response.completed`; run the input again.');
+        // The SDK ends iteration quietly when the request is aborted or the body is cut.
+        signal?.throwIfAborted();
+        throw new StreamInterruptedError(
+          `The response stream ${yielded ? 'broke after output was yielded' : 'ended'} (no \`response.completed\`); run the input again.`,
+        );
       } catch (error) {
         if (yielded && !(error instanceof CodeInterpreterError)) {
           throw new StreamInterruptedError(`The response stream broke after output was yielded (${describeError(error)}); run the input again.`, { cause: error });

@@ -65,11 +65,16 @@ async function answer(handle: (request: Request) => Promise<Response>, req: Inco
     res.on('close', () => {
       if (!res.writableFinished) void reader.cancel().catch(() => {});
     });
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (!res.write(value)) await once(res, 'drain');
-      if (res.destroyed) return;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!res.write(value)) await once(res, 'drain');
+        if (res.destroyed) return;
+      }
+    } catch {
+      res.destroy(); // the body failed midway (e.g. an injected cut): the client sees a dropped connection
+      return;
     }
   }
   res.end();

@@ -53,6 +53,7 @@ interface Route {
   query: Record<string, string>;
   json: unknown;
   form: FormData | undefined;
+  cutStreamAfterEvents: number | undefined;
 }
 
 const seconds = (ms: number) => Math.floor(ms / 1000);
@@ -220,13 +221,13 @@ export class Simulator {
 
     const limited = this.applyRateLimit();
     if (limited) return limited;
-    const fault = this.takeFault(request.method, record.path);
-    if (fault) return fault;
+    const fault = this.takeFault(request.method, record.path, isObject(json) && json.stream === true);
+    if (fault instanceof Response) return fault;
     if (!request.headers.get('authorization')) {
       return errorResponse(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
     }
     const segments = record.path.split('/').filter(Boolean).map(decodeURIComponent);
-    return this.route(request.method, { record, segments, query, json, form });
+    return this.route(request.method, { record, segments, query, json, form, cutStreamAfterEvents: fault?.cutStreamAfterEvents });
   }
 
   private applyRateLimit(): Response | undefined {
@@ -246,13 +247,18 @@ export class Simulator {
     });
   }
 
-  private takeFault(method: string, path: string): Response | undefined {
+  private takeFault(method: string, path: string, streaming: boolean): Response | { cutStreamAfterEvents: number } | undefined {
     const fault = this.faults.find(
-      (f) => f.remaining > 0 && (!f.method || f.method.toUpperCase() === method) && (f.path === undefined || matchesPath(f.path, path)),
+      (f) =>
+        f.remaining > 0 &&
+        (!f.method || f.method.toUpperCase() === method) &&
+        (f.path === undefined || matchesPath(f.path, path)) &&
+        (f.cutStreamAfterEvents === undefined || streaming),
     );
     if (!fault) return undefined;
     fault.remaining--;
     if (fault.remaining === 0) this.faults.splice(this.faults.indexOf(fault), 1);
+    if (fault.cutStreamAfterEvents !== undefined) return { cutStreamAfterEvents: fault.cutStreamAfterEvents };
     if (fault.status === 'reset') return Response.error();
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (fault.retryAfterSeconds !== undefined) {
@@ -697,10 +703,10 @@ export class Simulator {
       messages: [...inputMessages, { role: 'assistant', text }],
       containerIds: [...inputContainers, ...(codeCall ? [codeCall.container_id] : [])],
     });
-    return body.stream === true ? this.streamResponse(response, r.record) : Response.json(response);
+    return body.stream === true ? this.streamResponse(response, r.record, r.cutStreamAfterEvents) : Response.json(response);
   }
 
-  private streamResponse(response: BuiltResponse, record: SimRequestRecord): Response {
+  private streamResponse(response: BuiltResponse, record: SimRequestRecord, cutAfter: number | undefined): Response {
     const events = streamEvents(response);
     const encoder = new TextEncoder();
     const delayMs = this.options.streamDelayMs ?? 0;
@@ -708,6 +714,10 @@ export class Simulator {
     let index = 0;
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
+        if (cutAfter !== undefined && index >= cutAfter) {
+          record.cancelled = true;
+          return controller.error(new Error('simulated connection reset mid-stream'));
+        }
         const event = events[index++];
         if (!event) return controller.close();
         if (delayMs > 0 && index > 1) await sleep(delayMs);

@@ -125,4 +125,9 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** Error body to send instead of the default for the status. */
   body?: unknown;
+  /**
+   * For a streamed response: answer normally, then drop the connection after this many events
+   * (`status` is then ignored). Tests what happens when a stream breaks after output was sent.
+   */
+  cutStreamAfterEvents?: number;
 }

@@ -1,0 +1,221 @@
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { open } from 'node:fs/promises';
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DownloadTooLargeError, FileNotFoundError, safeFilename } from '../src/index.js';
+import { saveStream } from '../src/downloads/save-stream.js';
+import { MAX_FILENAME_BYTES, numberedName } from '../src/downloads/safe-filename.js';
+import { makeSession } from './helpers/session.js';
+import { startSimulatorProcess } from './helpers/sim-process.js';
+import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
+
+let h: ReturnType<typeof withMsw>;
+afterEach(() => h?.close());
+
+const tempDir = (prefix = 'cis-dl-') => mkdtemp(join(tmpdir(), prefix));
+
+describe('safeFilename', () => {
+  it.each([
+    ['chart.png', 'chart.png'],
+    ['../../x', 'x'],
+    ['/etc/passwd', 'passwd'],
+    ['..\\..\\windows\\system.ini', 'system.ini'],
+    ['a\u0000b', 'ab'],
+    ['tab\there\nnewline', 'tabherenewline'],
+    ['..', 'file-cfile_1'],
+    ['.hidden', 'hidden'],
+    ['', 'file-cfile_1'],
+    ['CON', '_CON'],
+    ['con.txt', '_con.txt'],
+    ['LPT1', '_LPT1'],
+    ['what?<>|*.csv', 'what_____.csv'],
+    ['trailing. ', 'trailing'],
+  ])('%j -> %j', (input, expected) => {
+    expect(safeFilename(input, 'cfile_1')).toBe(expected);
+  });
+
+  it('bounds the length in bytes and keeps the extension', () => {
+    const long = safeFilename(`${'é'.repeat(300)}.csv`, 'cfile_1');
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(MAX_FILENAME_BYTES);
+    expect(long.endsWith('.csv')).toBe(true);
+    expect(safeFilename('x'.repeat(300), 'id').length).toBe(MAX_FILENAME_BYTES);
+  });
+
+  it('numbers names', () => {
+    expect(numberedName('a.csv', 0)).toBe('a.csv');
+    expect(numberedName('a.csv', 2)).toBe('a (2).csv');
+    expect(numberedName('README', 1)).toBe('README (1)');
+  });
+});
+
+describe('downloads through the session', () => {
+  async function sessionWithChart() {
+    h = withMsw();
+    const session = makeSession(h.client);
+    await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
+    const result = await session.run('revenue by region');
+    return { session, result };
+  }
+
+  it('download() returns the bytes, name and content type', async () => {
+    const { session, result } = await sessionWithChart();
+    const csv = result.files.find((f) => f.filename.endsWith('.csv'))!;
+    const file = await session.download(csv);
+    expect(file).toMatchObject({ filename: 'revenue_by_region.csv', contentType: 'text/csv' });
+    expect(new TextDecoder().decode(file.bytes)).toBe('region,revenue\nEast,550\nNorth,390\nSouth,240\n');
+    // By container file id alone: the name comes from the file's path.
+    const byId = await session.download(csv.fileId);
+    expect(byId.filename).toBe('revenue_by_region.csv');
+    expect(session.stats.downloads).toBe(2);
+    await session.close();
+  });
+
+  it('downloadStream() gives a web stream', async () => {
+    const { session, result } = await sessionWithChart();
+    const stream = await session.downloadStream(result.files[0]!);
+    expect(await new Response(stream).text()).toContain('<svg');
+    await session.close();
+  });
+
+  it('saveFile() creates the folder, never overwrites silently, and overwrites when told', async () => {
+    const { session, result } = await sessionWithChart();
+    const dir = join(await tempDir(), 'nested', 'out');
+    const svg = result.files.find((f) => f.filename.endsWith('.svg'))!;
+    const first = await session.saveFile(svg, dir);
+    const second = await session.saveFile(svg, dir);
+    expect(first).toBe(join(dir, 'revenue_by_region.svg'));
+    expect(second).toBe(join(dir, 'revenue_by_region (1).svg'));
+    await writeFile(first, 'old');
+    expect(await session.saveFile(svg, dir, { overwrite: true })).toBe(first);
+    expect(await readFile(first, 'utf8')).toContain('<svg');
+    expect((await readdir(dir)).sort()).toEqual(['revenue_by_region (1).svg', 'revenue_by_region.svg']);
+    await session.close();
+  });
+
+  it('saveAll() saves every cited file', async () => {
+    const { session, result } = await sessionWithChart();
+    const dir = await tempDir();
+    const paths = await session.saveAll(result, dir);
+    expect(paths).toEqual([join(dir, 'revenue_by_region.svg'), join(dir, 'revenue_by_region.csv')]);
+    expect((await readdir(dir)).sort()).toEqual(['revenue_by_region.csv', 'revenue_by_region.svg']);
+    await session.close();
+  });
+
+  it('keeps hostile names from the model inside the folder', async () => {
+    h = withMsw({
+      respond: () => ({
+        code: 'write files',
+        files: ['../../x', '/etc/passwd', 'a\u0000b', 'n'.repeat(300), 'CON', '', '..', 'ok.txt'].map((name) => ({ name, data: `data of ${JSON.stringify(name)}` })),
+        text: 'Here are the files.',
+      }),
+    });
+    const session = makeSession(h.client);
+    const result = await session.run('write hostile files');
+    expect(result.files).toHaveLength(8);
+    const root = await tempDir();
+    const dir = join(root, 'out');
+    const paths = await session.saveAll(result, dir);
+    for (const path of paths) expect(dirname(path)).toBe(dir);
+    expect(await readdir(root)).toEqual(['out']);
+    const names = (await readdir(dir)).sort();
+    expect(names).toHaveLength(8);
+    expect(names).toEqual(expect.arrayContaining(['x', 'passwd', 'ab', '_CON', 'ok.txt']));
+    expect(names.filter((n) => n.startsWith('file-cfile_'))).toHaveLength(2); // '' and '..'
+    expect(names.every((n) => Buffer.byteLength(n) <= MAX_FILENAME_BYTES && !n.includes('\u0000') && !n.startsWith('.'))).toBe(true);
+    expect(await readFile(join(dir, 'x'), 'utf8')).toBe('data of "../../x"');
+    await session.close();
+  });
+
+  it('maxBytes stops an oversized download and leaves nothing behind', async () => {
+    const { session, result } = await sessionWithChart();
+    const dir = await tempDir();
+    const svg = result.files.find((f) => f.filename.endsWith('.svg'))!;
+    await expect(session.saveFile(svg, dir, { maxBytes: 100 })).rejects.toBeInstanceOf(DownloadTooLargeError);
+    await expect(session.download(svg, { maxBytes: 100 })).rejects.toThrow(/larger than maxBytes \(100 bytes\); raise `maxBytes`/);
+    expect(await readdir(dir)).toEqual([]);
+    await session.close();
+  });
+
+  it('a stream that grows past maxBytes (no size announced) is cut and its temporary file removed', async () => {
+    const dir = await tempDir();
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        sent += 1024;
+        controller.enqueue(new Uint8Array(1024));
+      },
+    });
+    await expect(saveStream(endless, dir, 'big.bin', 'cfile_x', { maxBytes: 10_000 })).rejects.toBeInstanceOf(DownloadTooLargeError);
+    expect(sent).toBeLessThan(100 * 1024);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a failed download leaves no partial file', async () => {
+    const dir = await tempDir();
+    let chunks = 0;
+    const broken = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++chunks > 3) controller.error(new Error('connection reset'));
+        else controller.enqueue(new Uint8Array(1000));
+      },
+    });
+    await expect(saveStream(broken, dir, 'half.bin', 'cfile_x')).rejects.toThrow('connection reset');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('FileNotFoundError names the file and the container', async () => {
+    const { session, result } = await sessionWithChart();
+    const missing = await session.download('cfile_nope').catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(FileNotFoundError);
+    expect((missing as Error).message).toBe(`File cfile_nope in container ${session.containerId} was not found: the container has no such file.`);
+    h.sim.expire(session.containerId!);
+    const gone = await session.download(result.files[0]!).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(FileNotFoundError);
+    expect((gone as Error).message).toMatch(/its container has expired or was replaced.*persistGeneratedFiles: true/);
+    await session.close();
+  });
+});
+
+describe('saving a 1 GB file', () => {
+  it('keeps memory flat', async () => {
+    const server = await startSimulatorProcess();
+    try {
+      const client = new OpenAI({ apiKey: TEST_API_KEY, baseURL: server.url, maxRetries: 0 });
+      const session = makeSession(client);
+      await session.start();
+      const size = 1024 * 1024 * 1024;
+      const fileId = (await server.command({ op: 'addGenerated', containerId: session.containerId, name: 'huge.bin', size })) as string;
+      const dir = await tempDir();
+      global.gc?.();
+      const before = process.memoryUsage();
+      let peakRss = before.rss;
+      let peakHeap = before.heapUsed;
+      const sampler = setInterval(() => {
+        const now = process.memoryUsage();
+        peakRss = Math.max(peakRss, now.rss);
+        peakHeap = Math.max(peakHeap, now.heapUsed);
+      }, 10);
+      const path = await session.saveFile({ containerId: session.containerId!, fileId, filename: 'huge.bin' }, dir);
+      clearInterval(sampler);
+      const mib = (n: number) => n / 1024 / 1024;
+      console.log(`1 GiB download: peak RSS +${mib(peakRss - before.rss).toFixed(1)} MiB, peak heap +${mib(peakHeap - before.heapUsed).toFixed(1)} MiB`);
+      expect((await stat(path)).size).toBe(size);
+      const handle = await open(path);
+      const probe = Buffer.alloc(16);
+      await handle.read(probe, 0, 16, 700_000_000);
+      await handle.close();
+      expect([...probe]).toEqual(Array.from({ length: 16 }, (_, i) => ((700_000_000 + i) * 31 + 7) & 0xff));
+      // The heap stays flat. RSS also counts network chunks that are already written but not yet
+      // collected (external memory, freed at V8's pace): a raw fetch piped to a file shows the same
+      // figure, and with forced GC it drops to ~20 MiB (see docs/downloads.md). Either way it is a
+      // small, fixed fraction of the file, not the file.
+      expect(mib(peakHeap - before.heapUsed)).toBeLessThan(32);
+      expect(mib(peakRss - before.rss)).toBeLessThan(128);
+      await session.close();
+    } finally {
+      await server.stop();
+    }
+  }, 180_000);
+});

@@ -1,3 +1,5 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
 /** Rejects when `signal` aborts, without cancelling `promise` (others may share it). */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
@@ -57,5 +59,15 @@ export class SharedTask<T> {
     }
     signal.addEventListener('abort', leave, { once: true });
     return raceSignal(this.promise, signal).finally(() => signal.removeEventListener('abort', leave));
+  }
+}
+
+/** Waits `ms`; an abort rejects with the signal's own reason (not a generic AbortError). */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : undefined);
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    throw error;
   }
 }

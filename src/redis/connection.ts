@@ -20,8 +20,13 @@ export async function connectRedis(redis: RedisLike, where: string): Promise<{ c
       { path: 'redis', message: `a URL needs the optional peer dependency ioredis (npm install ioredis): ${(error as Error).message}` },
     ]);
   }
-  // Fail commands fast while disconnected instead of queueing them forever: callers decide what an outage means.
-  return { client: new Client(redis, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false }), owned: true };
+  // A command waits for the connection, but fails after one reconnection attempt instead of
+  // queueing forever: callers decide what an outage means (the limiter's fallback, an error).
+  const client = new Client(redis, { maxRetriesPerRequest: 1 });
+  // Connection errors reach the caller through the commands that fail (and the limiter's
+  // onRedisError); without a listener ioredis would also print each reconnect attempt.
+  client.on('error', () => {});
+  return { client, owned: true };
 }
 
 /** Rejects if `promise` has not settled within `ms`. */

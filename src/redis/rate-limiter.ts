@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { sleep } from '../abort.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
 import { validateLimiterOptions } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions } from '../ratelimit/types.js';
@@ -43,6 +43,8 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
   fallback?: RateLimiter;
   /** Told each time Redis could not be reached (and the fallback, if any, was used). */
   onRedisError?: (error: Error) => void;
+  /** Told the Redis server's time (ms, microsecond precision) of each grant this process got. */
+  onGrant?: (at: number) => void;
 }
 
 export interface RedisRateLimiter extends RateLimiter {
@@ -60,7 +62,7 @@ const POLL_JITTER_MS = 3;
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   validateLimiterOptions('createRedisRateLimiter()', options);
-  const { key, limit, intervalMs, fallback, onRedisError } = options;
+  const { key, limit, intervalMs, fallback, onRedisError, onGrant } = options;
   const timeoutMs = options.redisTimeoutMs ?? 2_000;
   const connection = connectRedis(options.redis, 'createRedisRateLimiter()');
   connection.catch(() => {}); // reported by the first acquire()
@@ -68,12 +70,16 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   let sequence = 0;
 
   const attempt = async (client: Redis): Promise<number> => {
-    const [granted, waitUs] = (await withTimeout(
+    const [granted, waitUs, nowUs] = (await withTimeout(
       client.eval(ACQUIRE_SCRIPT, 1, key, limit, intervalMs, `${owner}:${sequence++}`) as Promise<[number, number, number]>,
       timeoutMs,
       'Redis',
     )) as [number, number, number];
-    return granted === 1 ? 0 : Math.max(1, Math.ceil(waitUs / 1000));
+    if (granted === 1) {
+      onGrant?.(nowUs / 1000);
+      return 0;
+    }
+    return Math.max(1, Math.ceil(waitUs / 1000));
   };
 
   return {
@@ -96,7 +102,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
           );
         }
         if (waitMs === 0) return;
-        await sleep(waitMs + Math.random() * POLL_JITTER_MS, undefined, { signal });
+        await sleep(waitMs + Math.random() * POLL_JITTER_MS, signal);
       }
     },
     async close() {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { sleep } from '../abort.js';
 import { CodeInterpreterError } from '../errors.js';
 import type { SessionState, SessionStore } from '../store/types.js';
 import { connectRedis, type RedisLike } from './connection.js';

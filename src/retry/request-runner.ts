@@ -1,6 +1,6 @@
 import type OpenAI from 'openai';
 import pRetry from 'p-retry';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../abort.js';
 import { RetriesExhaustedError, describeError, redactError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
@@ -87,7 +87,7 @@ export class RequestRunner {
               status: error instanceof APIError ? error.status : undefined,
               message: describeError(error),
             });
-            await sleep(delayMs, undefined, { signal });
+            await sleep(delayMs, signal);
           },
         },
       );

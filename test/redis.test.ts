@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createRateLimiter } from '../src/index.js';
+import { RateLimiterUnavailableError, RedisSessionStore, createRedisRateLimiter } from '../src/redis/index.js';
+import { createSimulator } from '../src/testing/index.js';
+import { maxInAnyWindow } from './helpers/windows.js';
+import { makeSession } from './helpers/session.js';
+import { SALES_CSV, withMsw } from './helpers/sim.js';
+
+const run = promisify(execFile);
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+const worker = (name: string) => fileURLToPath(new URL(`./helpers/${name}`, import.meta.url));
+const redisUrl = inject('redisUrl');
+let redis: Redis;
+const key = (name: string) => `test:${name}:${Math.random().toString(36).slice(2)}`;
+
+beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+describe('createRedisRateLimiter', () => {
+  it('never grants more than `limit` in any window of the Redis clock', async () => {
+    const grants: number[] = [];
+    const limiter = createRedisRateLimiter({ redis, key: key('one'), limit: 5, intervalMs: 200, onGrant: (at) => grants.push(at) });
+    await Promise.all(Array.from({ length: 17 }, () => limiter.acquire()));
+    expect(grants).toHaveLength(17);
+    expect(maxInAnyWindow(grants, 200)).toBe(5);
+    await limiter.close();
+  });
+
+  it('4 processes sharing a 10 per second limit: never over it in any 1000 ms window, utilisation >= 0.9', async () => {
+    const shared = key('multi');
+    const perProcess = 15;
+    const outputs = await Promise.all(
+      Array.from({ length: 4 }, () => run(process.execPath, ['--import', TSX, worker('redis-limiter-worker.ts'), redisUrl, shared, '10', '1000', String(perProcess)])),
+    );
+    const merged = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]).sort((a, b) => a - b);
+    expect(merged).toHaveLength(60);
+    expect(maxInAnyWindow(merged, 1000)).toBeLessThanOrEqual(10);
+    // 60 grants at 10 per second need at least 5 s between the first and the last.
+    const ideal = (Math.ceil(merged.length / 10) - 1) * 1000;
+    const utilisation = ideal / (merged.at(-1)! - merged[0]!);
+    console.log(`redis limiter, 4 processes: max in any window ${maxInAnyWindow(merged, 1000)}/10, utilisation ${utilisation.toFixed(3)}`);
+    expect(utilisation).toBeGreaterThanOrEqual(0.9);
+    expect(utilisation).toBeLessThanOrEqual(1);
+  }, 60_000);
+
+  it('frees slots by itself: entries age out and the key expires', async () => {
+    const k = key('expire');
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 3, intervalMs: 100 });
+    for (let i = 0; i < 3; i++) await limiter.acquire();
+    expect(await redis.zcard(k)).toBe(3);
+    const ttl = await redis.pttl(k);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(1100);
+  });
+
+  it('an aborted waiter stops polling and rejects with the reason', async () => {
+    const limiter = createRedisRateLimiter({ redis, key: key('abort'), limit: 1, intervalMs: 60_000 });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire({ signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('gave up')), 20);
+    await expect(waiting).rejects.toThrow('gave up');
+  });
+
+  it('fails clearly when Redis is unreachable, or uses the fallback it was given', async () => {
+    const down = 'redis://127.0.0.1:1';
+    const failing = createRedisRateLimiter({ redis: down, key: 'k', limit: 1, intervalMs: 1000, redisTimeoutMs: 300 });
+    const error = await failing.acquire().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimiterUnavailableError);
+    expect((error as Error).message).toMatch(/could not reach Redis.*pass `fallback: createRateLimiter/);
+    await failing.close();
+    const seen: Error[] = [];
+    const withFallback = createRedisRateLimiter({
+      redis: down,
+      key: 'k',
+      limit: 1,
+      intervalMs: 1000,
+      redisTimeoutMs: 300,
+      fallback: createRateLimiter({ limit: 5, intervalMs: 1000 }),
+      onRedisError: (e) => seen.push(e),
+    });
+    await withFallback.acquire();
+    expect(seen).toHaveLength(1);
+    await withFallback.close();
+  });
+});
+
+describe('RedisSessionStore', () => {
+  it('saves, loads and deletes state', async () => {
+    const store = new RedisSessionStore({ redis, prefix: `${key('store')}:` });
+    expect(await store.load('s')).toBeUndefined();
+    await store.save('s', { containerId: 'cntr_1', files: [], conversation: { transcript: [{ role: 'user', text: 'hi' }] } });
+    expect(await store.load('s')).toEqual({ containerId: 'cntr_1', files: [], conversation: { transcript: [{ role: 'user', text: 'hi' }] } });
+    await store.delete('s');
+    expect(await store.load('s')).toBeUndefined();
+  });
+
+  it('withLock runs one holder at a time', async () => {
+    const store = new RedisSessionStore({ redis, prefix: `${key('lock')}:` });
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 5 }, () =>
+        store.withLock('s', 'recreate', async () => {
+          most = Math.max(most, ++inside);
+          await new Promise((r) => setTimeout(r, 20));
+          inside--;
+        }),
+      ),
+    );
+    expect(most).toBe(1);
+  });
+
+  it('gives the keep-alive lease to one holder until it lapses', async () => {
+    const store = new RedisSessionStore({ redis, prefix: `${key('lease')}:` });
+    expect(await store.lease('s', 'keepalive', 'a', 200)).toBe(true);
+    expect(await store.lease('s', 'keepalive', 'b', 200)).toBe(false);
+    expect(await store.lease('s', 'keepalive', 'a', 200)).toBe(true);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(await store.lease('s', 'keepalive', 'b', 200)).toBe(true);
+  });
+
+  it('two sessions sharing a store: only the lease holder touches the container', async () => {
+    const h = withMsw();
+    try {
+      const store = new RedisSessionStore({ redis, prefix: `${key('touch')}:` });
+      const a = makeSession(h.client, { sessionId: 'shared', store, keepAlive: { intervalMs: 100 } });
+      await a.start();
+      const b = makeSession(h.client, { sessionId: 'shared', store, keepAlive: { intervalMs: 100 } });
+      await b.start();
+      expect(b.containerId).toBe(a.containerId);
+      await new Promise((r) => setTimeout(r, 1000));
+      const touches = [a.stats.touches, b.stats.touches];
+      expect(Math.min(...touches)).toBe(0);
+      expect(Math.max(...touches)).toBeGreaterThanOrEqual(5);
+      await b.close({ deleteContainer: false });
+      await a.close();
+    } finally {
+      h.close();
+    }
+  });
+
+  it('two processes share one session across an expiry: one re-creation in total, one conversation', async () => {
+    const sim = createSimulator();
+    const server = await sim.listen();
+    try {
+      const sessionId = key('session');
+      const step = async (prompt: string, upload = '') =>
+        JSON.parse((await run(process.execPath, ['--import', TSX, worker('redis-session-worker.ts'), server.url, redisUrl, sessionId, prompt, upload])).stdout) as {
+          containerId: string;
+          recovered: boolean;
+          responseId: string;
+          events: string[];
+          stats: { recreations: number };
+        };
+      const first = await step('revenue by region', SALES_CSV);
+      sim.expire(first.containerId);
+      const [a, b] = await Promise.all([step('units by region'), step('units by product')]);
+      expect(sim.requestsTo('/containers', 'POST')).toHaveLength(2); // the first container and one replacement
+      expect(a.containerId).toBe(b.containerId);
+      expect(a.containerId).not.toBe(first.containerId);
+      expect(a.stats.recreations + b.stats.recreations).toBe(1);
+      expect([...sim.containers.get(a.containerId)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+      // A third process continues the same conversation.
+      const third = await step('revenue by product');
+      expect(third.containerId).toBe(a.containerId);
+      const last = sim.requestsTo('/responses', 'POST').at(-1)!.body as { previous_response_id?: string };
+      expect([a.responseId, b.responseId]).toContain(last.previous_response_id);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+});

@@ -1,16 +1,32 @@
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    testing: 'src/testing/index.ts',
-    redis: 'src/redis/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
+// Peers stay peers: bundling them would give users two copies of the OpenAI client, msw or ioredis.
+const external = ['openai', 'msw', 'ioredis', 'commander'];
+
+const library: Options = {
+  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', redis: 'src/redis/index.ts' },
   sourcemap: true,
-  clean: true,
   target: 'node22',
-  // Peers stay peers: bundling them would give users two copies of the OpenAI client or msw.
-  external: ['openai', 'msw', 'ioredis'],
-});
+  external,
+};
+
+export default defineConfig([
+  { ...library, format: ['esm'], dts: true, clean: true },
+  {
+    ...library,
+    format: ['cjs'],
+    dts: true,
+    // p-retry is ESM-only. `require()` of it returns its module namespace, which the CJS interop
+    // helper mistakes for the default export, so the CJS build carries its own copy.
+    noExternal: ['p-retry', 'is-network-error'],
+  },
+  {
+    // The command line tool: ESM only, with its shebang.
+    entry: { cli: 'src/cli/bin.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node22',
+    external,
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);

@@ -1,6 +1,18 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
+const src = (path: string) => fileURLToPath(new URL(`./src/${path}`, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The examples import the package by name; their tests run against the sources (CI also
+    // type-checks them against the built package).
+    alias: [
+      { find: /^code-interpreter-session\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^code-interpreter-session\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^code-interpreter-session$/, replacement: src('index.ts') },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/setup/global.ts'],

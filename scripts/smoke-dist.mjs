@@ -21,3 +21,15 @@ assert.equal(typeof result.text, 'string');
 await session.close();
 await server.close();
 console.log(`ESM smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing and redis entries load`);
+
+// The command line tool, as installed: `code-interpreter --help` and an offline run.
+const { spawnSync } = await import('node:child_process');
+const bin = new URL('../dist/cli.js', import.meta.url).pathname;
+const help = spawnSync(process.execPath, [bin, 'run', '--help'], { encoding: 'utf8' });
+assert.equal(help.status, 0, help.stderr);
+assert.match(help.stdout, /--offline/);
+const out = new URL('../.cache/smoke-out', import.meta.url).pathname;
+const run = spawnSync(process.execPath, [bin, 'run', 'revenue by region', '--file', new URL('../examples/data/sales.csv', import.meta.url).pathname, '--out', out, '--offline', '--json'], { encoding: 'utf8' });
+assert.equal(run.status, 0, run.stderr);
+assert.equal(JSON.parse(run.stdout).saved.length, 2);
+console.log('CLI smoke test passed: --help and an offline run');

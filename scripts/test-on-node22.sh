@@ -11,3 +11,9 @@ node22="$(cd "$prefix/node_modules/node/bin" && pwd)/node"
 echo "Node 22 binary: $("$node22" --version)"
 # vitest starts its workers with the Node that runs it, so the whole suite runs on Node 22.
 PATH="$(dirname "$node22"):$PATH" "$node22" node_modules/vitest/vitest.mjs run "$@"
+
+# The built package loads on Node 22 too (CJS require() of ESM dependencies differs by version).
+if [ -f dist/index.js ]; then
+  "$node22" scripts/smoke-dist.mjs
+  "$node22" scripts/smoke-dist.cjs
+fi

@@ -10,6 +10,8 @@ export type { RetryOptions } from './retry/policy.js';
 export type { SessionStats } from './retry/request-runner.js';
 export type { SessionEvents, SessionEventName, SessionListener } from './events.js';
 export type { SessionFile, ContainerFile, UploadSource } from './files/types.js';
+export type { UploadOptions } from './files/session-files.js';
+export type { ProgressListener } from './files/upload-source.js';
 export type { RunOptions } from './runs/request.js';
 export type { RunInput } from './runs/conversation.js';
 export type { RunEvent } from './runs/events.js';

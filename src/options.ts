@@ -50,7 +50,9 @@ export const SessionOptionsSchema = z.strictObject({
   client: z.custom<OpenAI>((v) => v instanceof OpenAI || (typeof v === 'object' && v !== null && 'responses' in v && 'containers' in v), {
     error: 'expected an OpenAI client (new OpenAI({ ... }))',
   }).optional(),
-  model: z.string({ error: 'required: name the model for runs, e.g. "gpt-5"' }).min(1, 'required: name the model for runs, e.g. "gpt-5"'),
+  model: z
+    .string({ error: 'required: name the model for runs, e.g. "gpt-5"' })
+    .refine((m) => m.trim() !== '', 'required: name the model for runs, e.g. "gpt-5"'),
   instructions: z.string().optional(),
   container: ContainerOptionsSchema.optional(),
   keepAlive: z.union([z.literal(false), z.strictObject({ intervalMs: positiveMs('intervalMs').optional(), idleTimeoutMs: positiveMs('idleTimeoutMs').optional() })]).optional(),

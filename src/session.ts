@@ -9,7 +9,7 @@ import type { SaveOptions } from './downloads/save-stream.js';
 import { CodeInterpreterError, InvalidOptionsError, SessionClosedError, describeError, redact } from './errors.js';
 import { TypedEmitter, type SessionEventName, type SessionListener } from './events.js';
 import { persistGeneratedFiles } from './files/persist-generated.js';
-import { SessionFiles } from './files/session-files.js';
+import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
 import { validateSessionOptions, type SessionOptions } from './options.js';
 import { defaultRateLimiter } from './ratelimit/sliding-window.js';
@@ -35,9 +35,17 @@ export interface CloseOptions {
  * A dependable Code Interpreter session: one container, created when first needed, kept alive
  * while in use, re-created with its files when it expires, and every request under the rate limit.
  *
- * The class only composes the concerns: {@link RequestRunner} (limiter + retries),
- * {@link ContainerLifecycle} (create/adopt/recover), {@link KeepAlive}, {@link SessionFiles},
- * {@link Conversation} and {@link RunRecovery} (runs), {@link Downloads}.
+ * The class only composes the concerns (see docs/architecture.md): `RequestRunner` (limiter +
+ * retries), `ContainerLifecycle` (create/adopt/recover), `KeepAlive`, `SessionFiles`,
+ * `Conversation` and `RunRecovery` (runs), `Downloads`.
+ *
+ * @example
+ * ```ts
+ * await using session = new CodeInterpreterSession({ model: 'gpt-5' });
+ * await session.upload('./sales.csv');
+ * const result = await session.run('Total revenue by region, as a chart');
+ * await session.saveAll(result, './out');
+ * ```
  */
 export class CodeInterpreterSession implements AsyncDisposable {
   /** The session id (`sessionId`, or a generated UUID). */
@@ -132,7 +140,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
   }
 
   /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
-  async upload(source: UploadSource, opts: { filename?: string; signal?: AbortSignal } = {}): Promise<SessionFile> {
+  async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
     await this.begin('upload');
     return this.files.upload(source, opts);
   }

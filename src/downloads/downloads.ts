@@ -118,7 +118,7 @@ export class Downloads {
       await opened.body.cancel().catch(() => {});
       throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
     }
-    return saveStream(opened.body, dir, opened.filename, opened.fileId, opts);
+    return saveStream(opened.body, dir, opened.filename, opened.fileId, opts, opened.size);
   }
 
   /** Saves every file a result cites, a few at a time; returns the paths in the result's order. */

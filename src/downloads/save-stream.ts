@@ -13,6 +13,8 @@ export interface SaveOptions {
   /** Abort with `DownloadTooLargeError` once the download grows past this many bytes. @default no limit */
   maxBytes?: number;
   signal?: AbortSignal;
+  /** Told the bytes written so far and the size the server announced. */
+  onProgress?: (progress: { bytes: number; totalBytes: number | undefined }) => void;
 }
 
 /** Most numbered names tried before giving up (`name (1).ext` …). */
@@ -29,6 +31,7 @@ export async function saveStream(
   filename: string | undefined,
   fileId: string,
   options: SaveOptions = {},
+  totalBytes?: number,
 ): Promise<string> {
   const folder = resolve(dir);
   await mkdir(folder, { recursive: true });
@@ -39,8 +42,9 @@ export async function saveStream(
   const counter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
-      if (maxBytes !== undefined && received > maxBytes) callback(new DownloadTooLargeError(fileId, maxBytes));
-      else callback(null, chunk);
+      if (maxBytes !== undefined && received > maxBytes) return callback(new DownloadTooLargeError(fileId, maxBytes));
+      options.onProgress?.({ bytes: received, totalBytes });
+      callback(null, chunk);
     },
   });
   try {

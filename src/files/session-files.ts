@@ -5,7 +5,16 @@ import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
-import { prepareUpload } from './upload-source.js';
+import { prepareUpload, type ProgressListener } from './upload-source.js';
+
+/** Options of `upload()`. */
+export interface UploadOptions {
+  /** The name the file gets in the container. @default the path's base name, a File's name, or `upload.bin` */
+  filename?: string;
+  signal?: AbortSignal;
+  /** Told the bytes sent so far (for paths and streams, as they are read). */
+  onProgress?: ProgressListener;
+}
 
 interface ApiContainerFile {
   id: string;
@@ -48,15 +57,16 @@ export class SessionFiles {
     return this.deps.state.current.files;
   }
 
-  async upload(source: UploadSource, opts: { filename?: string; signal?: AbortSignal } = {}): Promise<SessionFile> {
+  async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
     const { runner } = this.deps;
-    const prepared = await prepareUpload(source, opts.filename);
+    const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
     const created = await runner.send(
       'files.create',
       (client, signal) => client.files.create({ file: prepared.body(), purpose: 'user_data' }, signal ? { signal } : undefined),
       { signal: opts.signal, replayable: prepared.replayable },
     );
     runner.stats.uploads++;
+    opts.onProgress?.({ bytes: created.bytes, totalBytes: created.bytes });
     const file: SessionFile = { fileId: created.id, filename: created.filename || prepared.filename, bytes: created.bytes, origin: 'upload', owned: true };
     await this.track(file, opts.signal);
     this.deps.events.emit('file.uploaded', { file });

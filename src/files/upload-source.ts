@@ -27,7 +27,20 @@ function isNodeReadable(value: unknown): value is NodeJS.ReadableStream {
  * Turns any accepted source into an upload body without reading a file or stream into memory:
  * paths are re-opened per attempt, streams are sent as they are read (openai's `toStreamingFile`).
  */
-export async function prepareUpload(source: UploadSource, filename?: string): Promise<PreparedUpload> {
+/** Progress of an upload or download: bytes so far, and the total when known. */
+export type ProgressListener = (progress: { bytes: number; totalBytes: number | undefined }) => void;
+
+/** Passes chunks through, reporting the running byte count. */
+async function* counted(source: AsyncIterable<Uint8Array>, total: number | undefined, onProgress: ProgressListener): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.byteLength;
+    onProgress({ bytes, totalBytes: total });
+    yield chunk;
+  }
+}
+
+export async function prepareUpload(source: UploadSource, filename?: string, onProgress?: ProgressListener): Promise<PreparedUpload> {
   if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) {
     throw new InvalidOptionsError('upload()', [{ path: 'filename', message: 'expected a non-empty string' }]);
   }
@@ -37,7 +50,8 @@ export async function prepareUpload(source: UploadSource, filename?: string): Pr
     });
     if (!info.isFile()) throw new InvalidOptionsError('upload()', [{ path: 'source', message: `'${source}' is not a file` }]);
     const name = filename ?? basename(source);
-    return { filename: name, bytes: info.size, replayable: true, body: () => toStreamingFile(createReadStream(source), name) };
+    const open = () => (onProgress ? counted(createReadStream(source), info.size, onProgress) : createReadStream(source));
+    return { filename: name, bytes: info.size, replayable: true, body: () => toStreamingFile(open(), name) };
   }
   if (source instanceof Uint8Array) {
     const name = filename ?? FALLBACK_NAME;
@@ -58,7 +72,7 @@ export async function prepareUpload(source: UploadSource, filename?: string): Pr
         if (used) throw new Error('a stream upload can be sent only once');
         used = true;
         const data = source instanceof ReadableStream ? source : (Readable.from(source as AsyncIterable<Uint8Array>) as AsyncIterable<Uint8Array>);
-        return toStreamingFile(data, name);
+        return toStreamingFile(onProgress ? counted(data as AsyncIterable<Uint8Array>, undefined, onProgress) : data, name);
       },
     };
   }

@@ -19,7 +19,8 @@ import { Simulator, type SimulatorOptions } from './simulator.js';
 
 export { defaultRespond } from './default-respond.js';
 export { bytesContent, generatedContent } from './content.js';
-export { Simulator, matchesPath, type SimulatorOptions } from './simulator.js';
+export { Simulator, matchesPath, type SimulatorOptions, type StoredResponse } from './simulator.js';
+export type { BuiltResponse, OutputItem, CodeCallItem, MessageItem, Annotation } from './response-builder.js';
 export type { ListenOptions, RunningServer } from './http-server.js';
 export type * from './types.js';
 

@@ -38,7 +38,8 @@ const MEMORY_LIMITS = ['1g', '4g', '16g', '64g'] as const;
 const FILE_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
 const MATERIALISE_LIMIT = 64 * 1024 * 1024;
 
-interface StoredResponse {
+/** A response the simulator made, with what it needs to replay the chain. */
+export interface StoredResponse {
   response: BuiltResponse;
   previousResponseId: string | null;
   /** User and assistant text of this turn, in order. */

@@ -1,0 +1,137 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import OpenAI from 'openai';
+import { CodeInterpreterSession } from '../session.js';
+import { CodeInterpreterError, describeError } from '../errors.js';
+import type { RunResult } from '../runs/result.js';
+import { startOfflineServer } from './offline.js';
+import { progressBar } from './progress.js';
+
+/** Exit codes: 0 the run succeeded, 1 it failed, 2 the command line was wrong. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+interface RunFlags {
+  file: string[];
+  out: string;
+  model: string;
+  memory?: '1g' | '4g' | '16g' | '64g';
+  offline?: boolean;
+  json?: boolean;
+  instructions?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function printHuman(result: RunResult, saved: string[], out: NodeJS.WriteStream): void {
+  const lines: string[] = ['Answer:', result.text, ''];
+  result.codeCalls.forEach((call, i) => {
+    lines.push(`Code (call ${i + 1} of ${result.codeCalls.length}, ${call.status}):`, call.code ?? '(no code)', '');
+    if (call.logs) lines.push('Logs:', call.logs.trimEnd(), '');
+    if (call.images.length) lines.push(`Images: ${call.images.length} (inline)`, '');
+  });
+  if (result.files.length) {
+    lines.push('Files:');
+    result.files.forEach((file, i) => lines.push(`  ${file.filename} -> ${saved[i] ?? '(not saved)'}`));
+    lines.push('');
+  }
+  if (result.recovered) lines.push('(The container had expired and was re-created during this run.)', '');
+  out.write(lines.join('\n'));
+}
+
+async function runCommand(prompt: string, flags: RunFlags, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number> {
+  const offline = flags.offline === true || !process.env.OPENAI_API_KEY;
+  if (offline && !flags.offline) io.stderr.write('OPENAI_API_KEY is not set: running offline against the built-in simulator (use --offline to say so, or set the key).\n');
+  const local = offline ? await startOfflineServer() : undefined;
+  const client = local ? new OpenAI({ apiKey: 'sk-offline', baseURL: local.server.url }) : new OpenAI();
+  const showProgress = !flags.json && io.stdout.isTTY === true;
+  const session = new CodeInterpreterSession({
+    client,
+    model: flags.model,
+    ...(flags.instructions !== undefined && { instructions: flags.instructions }),
+    ...(flags.memory && { container: { memoryLimit: flags.memory } }),
+  });
+  try {
+    for (const path of flags.file) {
+      const bar = progressBar(io.stderr, `uploading ${path}`);
+      await session.upload(path, showProgress ? { onProgress: bar.update } : {});
+      if (showProgress) bar.done();
+    }
+    const result = await session.run(prompt);
+    const saved: string[] = [];
+    for (const file of result.files) {
+      const bar = progressBar(io.stderr, `saving ${file.filename}`);
+      saved.push(await session.saveFile(file, flags.out, showProgress ? { onProgress: bar.update } : {}));
+      if (showProgress) bar.done();
+    }
+    if (flags.json) {
+      const { raw: _raw, ...rest } = result;
+      io.stdout.write(`${JSON.stringify({ ...rest, saved, offline }, null, 2)}\n`);
+    } else {
+      printHuman(result, saved, io.stdout);
+      for (const path of saved) io.stdout.write(`saved ${path}\n`);
+    }
+    return EXIT.ok;
+  } finally {
+    await session.close().catch((error: unknown) => io.stderr.write(`warning: ${describeError(error)}\n`));
+    await local?.server.close();
+  }
+}
+
+/** Builds the command line program; `io` lets tests capture the output. */
+export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): { program: Command; result: () => number } {
+  let code: number = EXIT.ok;
+  const program = new Command()
+    .name('code-interpreter')
+    .description("Run a prompt with OpenAI's Code Interpreter: upload files, print the answer, the code and its logs, save the generated files.")
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('run')
+    .description('run one prompt in a fresh container and save what it writes')
+    .argument('<prompt>', 'what to ask, e.g. "Total revenue by region, as a chart"')
+    .option('-f, --file <path>', 'a file to upload first (repeat for more)', collect, [])
+    .option('-o, --out <dir>', 'where generated files are saved', './out')
+    .option('-m, --model <model>', 'the model to use', 'gpt-5')
+    .addOption(new Option('--memory <limit>', 'container memory').choices(['1g', '4g', '16g', '64g']))
+    .option('-i, --instructions <text>', 'system instructions for the model')
+    .option('--offline', 'use the built-in simulator instead of the API (automatic when OPENAI_API_KEY is unset)')
+    .option('--json', 'print one machine-readable JSON result instead of text')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 the run failed, 2 bad usage.\n\nExamples:\n' +
+        '  code-interpreter run "Total revenue by region" --file sales.csv\n' +
+        '  code-interpreter run "Plot units by product" -f sales.csv --out charts --json\n',
+    )
+    .action(async (prompt: string, flags: RunFlags) => {
+      if (prompt.trim() === '') throw new InvalidArgumentError('the prompt is empty');
+      code = await runCommand(prompt, flags, io);
+    });
+
+  return { program, result: () => code };
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
+export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const { program, result } = buildProgram(io);
+  try {
+    if (argv.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    await program.parseAsync(argv, { from: 'user' });
+    return result();
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (error instanceof InvalidArgumentError || (error instanceof CodeInterpreterError && error.name === 'InvalidOptionsError')) {
+      io.stderr.write(`error: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    io.stderr.write(`error: ${describeError(error)}\n`);
+    return EXIT.failed;
+  }
+}

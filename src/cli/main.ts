@@ -6,6 +6,12 @@ import type { RunResult } from '../runs/result.js';
 import { startOfflineServer } from './offline.js';
 import { progressBar } from './progress.js';
 
+/** Where the CLI writes; tests pass their own. */
+export interface CliIO {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
 /** Exit codes: 0 the run succeeded, 1 it failed, 2 the command line was wrong. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
@@ -37,7 +43,7 @@ function printHuman(result: RunResult, saved: string[], out: NodeJS.WriteStream)
   out.write(lines.join('\n'));
 }
 
-async function runCommand(prompt: string, flags: RunFlags, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number> {
+async function runCommand(prompt: string, flags: RunFlags, io: CliIO): Promise<number> {
   const offline = flags.offline === true || !process.env.OPENAI_API_KEY;
   if (offline && !flags.offline) io.stderr.write('OPENAI_API_KEY is not set: running offline against the built-in simulator (use --offline to say so, or set the key).\n');
   const local = offline ? await startOfflineServer() : undefined;
@@ -77,7 +83,7 @@ async function runCommand(prompt: string, flags: RunFlags, io: { stdout: NodeJS.
 }
 
 /** Builds the command line program; `io` lets tests capture the output. */
-export function buildProgram(io = { stdout: process.stdout, stderr: process.stderr }): { program: Command; result: () => number } {
+export function buildProgram(io: CliIO = { stdout: process.stdout, stderr: process.stderr }): { program: Command; result: () => number } {
   let code: number = EXIT.ok;
   const program = new Command()
     .name('code-interpreter')
@@ -113,7 +119,7 @@ export function buildProgram(io = { stdout: process.stdout, stderr: process.stde
 }
 
 /** Runs the CLI with `argv` (without node and the script); resolves to the exit code. */
-export async function main(argv: string[], io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const { program, result } = buildProgram(io);
   try {
     if (argv.length === 0) {

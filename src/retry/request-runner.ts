@@ -57,17 +57,30 @@ export class RequestRunner {
     const { signal } = options;
     const retries = this.retry && options.replayable !== false ? this.retry.retries : 0;
     let attempts = 0;
+    const attempt = async (): Promise<T> => {
+      attempts++;
+      await this.acquire(operation, signal);
+      this.stats.requests++;
+      try {
+        return await call(this.client, signal);
+      } catch (error) {
+        throw redactError(error, this.apiKey);
+      }
+    };
+    // The first attempt runs outside p-retry: the common case, success, pays nothing for the
+    // retry machinery. A retryable failure enters p-retry as its attempt 1.
+    let first: unknown;
+    try {
+      return await attempt();
+    } catch (error) {
+      if (retries === 0 || !isRetryable(error) || signal?.aborted) throw error;
+      first = error;
+    }
     try {
       return await pRetry(
-        async () => {
-          attempts++;
-          await this.acquire(operation, signal);
-          this.stats.requests++;
-          try {
-            return await call(this.client, signal);
-          } catch (error) {
-            throw redactError(error, this.apiKey);
-          }
+        (n) => {
+          if (n === 1) throw first;
+          return attempt();
         },
         {
           retries,
@@ -92,9 +105,7 @@ export class RequestRunner {
         },
       );
     } catch (error) {
-      if (retries > 0 && attempts > retries && isRetryable(error)) {
-        throw new RetriesExhaustedError(operation, attempts, { cause: error });
-      }
+      if (attempts > retries && isRetryable(error)) throw new RetriesExhaustedError(operation, attempts, { cause: error });
       throw error;
     }
   }

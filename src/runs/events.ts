@@ -31,6 +31,7 @@ export function toRunEvent(event: RawEvent): RunEvent | undefined {
     case 'response.code_interpreter_call_code.done':
       return { type: 'code.done', ...ids, code: event.code ?? '' };
     case 'response.output_item.done': {
+      if ((event.item as { type?: unknown } | undefined)?.type !== 'code_interpreter_call') return undefined;
       const call = CodeInterpreterCallSchema.safeParse(event.item);
       return call.success ? { type: 'call.completed', call: toCodeCall(call.data) } : undefined;
     }

@@ -1,13 +1,14 @@
 import type OpenAI from 'openai';
 import { z } from 'zod';
 
-// Schemas accept everything the OpenAPI document allows: objects are loose (extra fields kept),
-// and unknown output item or annotation types are skipped here and stay in `raw`.
+// Schemas accept everything the OpenAPI document allows: extra fields are accepted (and stay in
+// `raw`; the parsed copies carry only what the library reads),
+// and unknown output item or annotation types are skipped here and stay in `raw` too.
 
-export const LogsOutputSchema = z.looseObject({ type: z.literal('logs'), logs: z.string() });
-export const ImageOutputSchema = z.looseObject({ type: z.literal('image'), url: z.string() });
+export const LogsOutputSchema = z.object({ type: z.literal('logs'), logs: z.string() });
+export const ImageOutputSchema = z.object({ type: z.literal('image'), url: z.string() });
 
-export const CodeInterpreterCallSchema = z.looseObject({
+export const CodeInterpreterCallSchema = z.object({
   type: z.literal('code_interpreter_call'),
   id: z.string(),
   status: z.string(),
@@ -16,7 +17,7 @@ export const CodeInterpreterCallSchema = z.looseObject({
   outputs: z.array(z.unknown()).nullable().optional(),
 });
 
-export const ContainerFileCitationSchema = z.looseObject({
+export const ContainerFileCitationSchema = z.object({
   type: z.literal('container_file_citation'),
   container_id: z.string(),
   file_id: z.string(),
@@ -25,17 +26,17 @@ export const ContainerFileCitationSchema = z.looseObject({
   end_index: z.number(),
 });
 
-export const OutputTextSchema = z.looseObject({
+export const OutputTextSchema = z.object({
   type: z.literal('output_text'),
   text: z.string(),
   annotations: z.array(z.unknown()).nullable().optional(),
 });
 
-export const MessageItemSchema = z.looseObject({ type: z.literal('message'), content: z.array(z.unknown()).nullable().optional() });
+export const MessageItemSchema = z.object({ type: z.literal('message'), content: z.array(z.unknown()).nullable().optional() });
 
-export const UsageSchema = z.looseObject({ input_tokens: z.number(), output_tokens: z.number(), total_tokens: z.number() });
+export const UsageSchema = z.object({ input_tokens: z.number(), output_tokens: z.number(), total_tokens: z.number() });
 
-export const ResponseSchema = z.looseObject({
+export const ResponseSchema = z.object({
   id: z.string(),
   model: z.string(),
   status: z.string().nullable().optional(),
@@ -84,21 +85,31 @@ export type CodeCall = z.infer<typeof CodeCallSchema>;
 export type GeneratedFile = z.infer<typeof GeneratedFileSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
 
+/** The `type` of an output item, content part, annotation or output, if it has one. */
+function typeOf(value: unknown): unknown {
+  return typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+}
+
 /** A code call item of a response (or of a streamed `output_item.done`) as the library reports it. */
 export function toCodeCall(item: z.infer<typeof CodeInterpreterCallSchema>): CodeCall {
   const outputs = item.outputs ?? [];
   const logs: string[] = [];
   const images: string[] = [];
   for (const output of outputs) {
-    const asLogs = LogsOutputSchema.safeParse(output);
-    if (asLogs.success) logs.push(asLogs.data.logs);
-    const asImage = ImageOutputSchema.safeParse(output);
-    if (asImage.success) images.push(asImage.data.url);
+    const type = typeOf(output);
+    if (type === 'logs') {
+      const asLogs = LogsOutputSchema.safeParse(output);
+      if (asLogs.success) logs.push(asLogs.data.logs);
+    } else if (type === 'image') {
+      const asImage = ImageOutputSchema.safeParse(output);
+      if (asImage.success) images.push(asImage.data.url);
+    }
   }
   return { id: item.id, code: item.code ?? null, status: item.status, logs: logs.join(''), images, containerId: item.container_id };
 }
 
 export function toCitation(annotation: unknown): FileCitation | undefined {
+  if (typeOf(annotation) !== 'container_file_citation') return undefined;
   const parsed = ContainerFileCitationSchema.safeParse(annotation);
   if (!parsed.success) return undefined;
   const a = parsed.data;
@@ -116,14 +127,19 @@ export function parseRunResult(raw: unknown, extra: { containerId: string; recov
   const codeCalls: CodeCall[] = [];
   const citations: FileCitation[] = [];
   for (const item of response.output) {
-    const call = CodeInterpreterCallSchema.safeParse(item);
-    if (call.success) {
-      codeCalls.push(toCodeCall(call.data));
+    // Dispatch on `type` first: only the variants this library reads are validated, and nothing
+    // pays for building zod's errors for items that were never going to match.
+    const type = typeOf(item);
+    if (type === 'code_interpreter_call') {
+      const call = CodeInterpreterCallSchema.safeParse(item);
+      if (call.success) codeCalls.push(toCodeCall(call.data));
       continue;
     }
+    if (type !== 'message') continue;
     const message = MessageItemSchema.safeParse(item);
     if (!message.success) continue;
     for (const part of message.data.content ?? []) {
+      if (typeOf(part) !== 'output_text') continue;
       const text = OutputTextSchema.safeParse(part);
       if (!text.success) continue;
       texts.push(text.data.text); // the SDK's output_text: every output_text part, joined with ""

@@ -44,17 +44,20 @@ export interface SessionStore {
   lease?(sessionId: string, name: string, holder: string, ttlMs: number): Promise<boolean>;
 }
 
-/** The default store: state lives in this process only. */
+/**
+ * The default store: state lives in this process only. It keeps the session's own state object
+ * rather than copies, so loading and saving cost nothing on the hot path; sessions of this
+ * process that share a store and a `sessionId` share that object.
+ */
 export class MemorySessionStore implements SessionStore {
   private readonly states = new Map<string, SessionState>();
 
   async load(sessionId: string): Promise<SessionState | undefined> {
-    const state = this.states.get(sessionId);
-    return state && structuredClone(state);
+    return this.states.get(sessionId);
   }
 
   async save(sessionId: string, state: SessionState): Promise<void> {
-    this.states.set(sessionId, structuredClone(state));
+    this.states.set(sessionId, state);
   }
 
   async delete(sessionId: string): Promise<void> {

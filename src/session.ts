@@ -233,7 +233,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   private async afterRun(result: RunResult, signal: AbortSignal | undefined): Promise<void> {
     if (!this.options.persistGeneratedFiles) return;
-    await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads }, result, signal);
+    await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal);
   }
 
   private async keepAliveTouch(): Promise<void> {

@@ -1,5 +1,7 @@
 import { toStreamingFile } from 'openai';
 import type { Downloads } from '../downloads/downloads.js';
+import { FileNotFoundError } from '../errors.js';
+import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
 import type { SessionFiles } from './session-files.js';
@@ -15,7 +17,7 @@ export const BUFFERED_COPY_LIMIT = 16 * 1024 * 1024;
  * file (download, upload).
  */
 export async function persistGeneratedFiles(
-  deps: { runner: RequestRunner; files: SessionFiles; downloads: Downloads },
+  deps: { runner: RequestRunner; files: SessionFiles; downloads: Downloads; events: TypedEmitter },
   result: RunResult,
   signal?: AbortSignal,
 ): Promise<SessionFile[]> {
@@ -28,7 +30,16 @@ export async function persistGeneratedFiles(
   const copied: SessionFile[] = [];
   for (const generated of candidates.values()) {
     if (known.has(generated.fileId)) continue;
-    const opened = await downloads.open(generated, signal);
+    let opened;
+    try {
+      opened = await downloads.open(generated, signal);
+    } catch (error) {
+      // Its container died between the run and this copy: the file is gone. The run's answer is
+      // still good, so it is returned; the loss is reported, not thrown.
+      if (!(error instanceof FileNotFoundError)) throw error;
+      deps.events.emit('error', { operation: 'persistGeneratedFiles', error });
+      continue;
+    }
     const small = opened.size !== undefined && opened.size <= BUFFERED_COPY_LIMIT;
     const body = small ? new File([new Uint8Array(await new Response(opened.body).arrayBuffer())], opened.filename) : toStreamingFile(opened.body, opened.filename);
     const created = await runner.send(

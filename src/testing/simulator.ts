@@ -220,10 +220,16 @@ export class Simulator {
       }
     }
 
-    const limited = this.applyRateLimit();
-    if (limited) return limited;
+    const limited = this.applyRateLimit(record.time);
+    if (limited) {
+      record.rejectedBy = 'rate-limit';
+      return limited;
+    }
     const fault = this.takeFault(request.method, record.path, isObject(json) && json.stream === true);
-    if (fault instanceof Response) return fault;
+    if (fault instanceof Response) {
+      record.rejectedBy = 'fault';
+      return fault;
+    }
     if (!request.headers.get('authorization')) {
       return errorResponse(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
     }
@@ -231,10 +237,10 @@ export class Simulator {
     return this.route(request.method, { record, segments, query, json, form, cutStreamAfterEvents: fault?.cutStreamAfterEvents });
   }
 
-  private applyRateLimit(): Response | undefined {
+  /** The org limit, on arrival times (a slow upload body does not move a request in the window). */
+  private applyRateLimit(now: number): Response | undefined {
     const limit = this.options.rateLimit;
     if (!limit) return undefined;
-    const now = this.now();
     while (this.admitted.length > 0 && this.admitted[0]! <= now - limit.intervalMs) this.admitted.shift();
     if (this.admitted.length < limit.limit) {
       this.admitted.push(now);

@@ -110,6 +110,8 @@ export interface SimRequestRecord {
   events?: Array<{ event: string; data: unknown }>;
   /** True when the client went away before a streamed body was finished. */
   cancelled?: boolean;
+  /** Set when the simulator refused the request itself: over the org rate limit, or an injected fault. */
+  rejectedBy?: 'rate-limit' | 'fault';
 }
 
 /** A fault to inject, matched against each request in order until `times` is used up. */

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import OpenAI from 'openai';
 import { CodeInterpreterSession, createRateLimiter } from '../src/index.js';
+import { measurePeakMemory } from '../test/helpers/memory.js';
 
 const [mode, baseURL, containerId, fileId, dir] = process.argv.slice(2) as [string, string, string, string, string];
 const session = new CodeInterpreterSession({
@@ -17,15 +18,13 @@ const session = new CodeInterpreterSession({
   keepAlive: false,
 });
 await session.start(); // adopt the container before measuring
-const base = process.memoryUsage().rss;
-let peak = base;
-const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
-if (mode === 'session') {
-  await session.saveFile({ containerId, fileId, filename: `${mode}.bin` }, dir, { overwrite: true });
-} else {
-  const response = await fetch(`${baseURL}/containers/${containerId}/files/${fileId}/content`, { headers: { authorization: 'Bearer sk-bench' } });
-  await pipeline(Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream), createWriteStream(join(dir, `${mode}.bin`)));
-}
-clearInterval(sampler);
+const { rssMiB } = await measurePeakMemory(async () => {
+  if (mode === 'session') {
+    await session.saveFile({ containerId, fileId, filename: `${mode}.bin` }, dir, { overwrite: true });
+  } else {
+    const response = await fetch(`${baseURL}/containers/${containerId}/files/${fileId}/content`, { headers: { authorization: 'Bearer sk-bench' } });
+    await pipeline(Readable.fromWeb(response.body! as import('node:stream/web').ReadableStream), createWriteStream(join(dir, `${mode}.bin`)));
+  }
+});
 await session.close({ deleteContainer: false });
-process.stdout.write(String((peak - base) / 1024 / 1024));
+process.stdout.write(String(rssMiB));

@@ -8,6 +8,7 @@ import { DownloadTooLargeError, FileNotFoundError, safeFilename } from '../src/i
 import { saveStream } from '../src/downloads/save-stream.js';
 import { MAX_FILENAME_BYTES, numberedName } from '../src/downloads/safe-filename.js';
 import { makeSession } from './helpers/session.js';
+import { measurePeakMemory } from './helpers/memory.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
 import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
 
@@ -188,19 +189,10 @@ describe('saving a 1 GB file', () => {
       const size = 1024 * 1024 * 1024;
       const fileId = (await server.command({ op: 'addGenerated', containerId: session.containerId, name: 'huge.bin', size })) as string;
       const dir = await tempDir();
-      global.gc?.();
-      const before = process.memoryUsage();
-      let peakRss = before.rss;
-      let peakHeap = before.heapUsed;
-      const sampler = setInterval(() => {
-        const now = process.memoryUsage();
-        peakRss = Math.max(peakRss, now.rss);
-        peakHeap = Math.max(peakHeap, now.heapUsed);
-      }, 10);
-      const path = await session.saveFile({ containerId: session.containerId!, fileId, filename: 'huge.bin' }, dir);
-      clearInterval(sampler);
-      const mib = (n: number) => n / 1024 / 1024;
-      console.log(`1 GiB download: peak RSS +${mib(peakRss - before.rss).toFixed(1)} MiB, peak heap +${mib(peakHeap - before.heapUsed).toFixed(1)} MiB`);
+      const { value: path, rssMiB, heapMiB } = await measurePeakMemory(() =>
+        session.saveFile({ containerId: session.containerId!, fileId, filename: 'huge.bin' }, dir),
+      );
+      console.log(`1 GiB download: peak RSS +${rssMiB.toFixed(1)} MiB, peak heap +${heapMiB.toFixed(1)} MiB`);
       expect((await stat(path)).size).toBe(size);
       const handle = await open(path);
       const probe = Buffer.alloc(16);
@@ -211,8 +203,8 @@ describe('saving a 1 GB file', () => {
       // collected (external memory, freed at V8's pace): a raw fetch piped to a file shows the same
       // figure, and with forced GC it drops to ~20 MiB (see docs/downloads.md). Either way it is a
       // small, fixed fraction of the file, not the file.
-      expect(mib(peakHeap - before.heapUsed)).toBeLessThan(32);
-      expect(mib(peakRss - before.rss)).toBeLessThan(128);
+      expect(heapMiB).toBeLessThan(32);
+      expect(rssMiB).toBeLessThan(128);
       await session.close();
     } finally {
       await server.stop();

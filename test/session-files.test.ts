@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileNotFoundError, InvalidOptionsError } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
+import { measurePeakMemory } from './helpers/memory.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
 import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
 
@@ -103,31 +103,16 @@ describe('upload()', () => {
       const session = makeSession(client);
       const size = 200 * 1024 * 1024;
       const chunk = Buffer.alloc(1024 * 1024, 7);
-      const hash = createHash('sha256');
       async function* source() {
-        for (let sent = 0; sent < size; sent += chunk.length) {
-          hash.update(chunk);
-          yield chunk;
-        }
+        for (let sent = 0; sent < size; sent += chunk.length) yield chunk;
       }
-      global.gc?.();
-      const before = process.memoryUsage();
-      let peakRss = before.rss;
-      let peakHeap = before.heapUsed;
-      const sampler = setInterval(() => {
-        const now = process.memoryUsage();
-        peakRss = Math.max(peakRss, now.rss);
-        peakHeap = Math.max(peakHeap, now.heapUsed);
-      }, 10);
-      const file = await session.upload(Readable.from(source()), { filename: 'big.bin' });
-      clearInterval(sampler);
-      const mib = (n: number) => n / 1024 / 1024;
+      const { value: file, rssMiB, heapMiB } = await measurePeakMemory(() => session.upload(Readable.from(source()), { filename: 'big.bin' }));
       const files = (await server.command({ op: 'files' })) as Array<{ id: string; size: number }>;
       expect(files.find((f) => f.id === file.fileId)!.size).toBe(size);
       expect(file.bytes).toBe(size);
-      console.log(`200 MiB upload: peak RSS +${mib(peakRss - before.rss).toFixed(1)} MiB, peak heap +${mib(peakHeap - before.heapUsed).toFixed(1)} MiB`);
-      expect(mib(peakRss - before.rss)).toBeLessThan(64);
-      expect(mib(peakHeap - before.heapUsed)).toBeLessThan(64);
+      console.log(`200 MiB upload: peak RSS +${rssMiB.toFixed(1)} MiB, peak heap +${heapMiB.toFixed(1)} MiB`);
+      expect(rssMiB).toBeLessThan(64);
+      expect(heapMiB).toBeLessThan(64);
     } finally {
       await server.stop();
     }

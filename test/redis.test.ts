@@ -34,11 +34,12 @@ describe('createRedisRateLimiter', () => {
     await limiter.close();
   });
 
-  it('4 processes sharing a 10 per second limit: never over it in any 1000 ms window, utilisation >= 0.9', async () => {
+  it('4 processes with skewed clocks sharing a 10 per second limit: never over it in any 1000 ms window, utilisation >= 0.9', async () => {
     const shared = key('multi');
     const perProcess = 15;
+    const skewsMs = [0, 30_000, -45_000, 2_500];
     const outputs = await Promise.all(
-      Array.from({ length: 4 }, () => run(process.execPath, ['--import', TSX, worker('redis-limiter-worker.ts'), redisUrl, shared, '10', '1000', String(perProcess)])),
+      skewsMs.map((skew) => run(process.execPath, ['--import', TSX, worker('redis-limiter-worker.ts'), redisUrl, shared, '10', '1000', String(perProcess), String(skew)])),
     );
     const merged = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]).sort((a, b) => a - b);
     expect(merged).toHaveLength(60);

@@ -1,7 +1,10 @@
 // Child process: takes `count` slots from a shared Redis limiter and prints the Redis-server times of its grants.
 import { createRedisRateLimiter } from '../../src/redis/index.js';
 
-const [redisUrl, key, limit, intervalMs, count] = process.argv.slice(2);
+const [redisUrl, key, limit, intervalMs, count, skewMs = '0'] = process.argv.slice(2);
+// A host whose clock is off: the limiter must not care (it is timed by the Redis server).
+const realNow = Date.now;
+Date.now = () => realNow() + Number(skewMs);
 const grants: number[] = [];
 const limiter = createRedisRateLimiter({ redis: redisUrl!, key: key!, limit: Number(limit), intervalMs: Number(intervalMs), onGrant: (at) => grants.push(at) });
 for (let i = 0; i < Number(count); i++) await limiter.acquire();

@@ -62,6 +62,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
   private readonly downloads: Downloads;
   private readonly runs: RunRecovery;
   private loaded: Promise<unknown> | undefined;
+  /** This session object's name for the store's keep-alive lease. */
+  private readonly leaseHolder = `${process.pid}-${randomUUID()}`;
   private closing: Promise<void> | undefined;
 
   constructor(options: SessionOptions) {
@@ -89,7 +91,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
               intervalMs: () => keepAliveOptions?.intervalMs ?? defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes),
               idleTimeoutMs: keepAliveOptions?.idleTimeoutMs ?? KEEP_ALIVE_IDLE_TIMEOUT_MS,
             },
-            () => this.keepAliveTouch(),
+            (idleMs) => this.keepAliveTouch(idleMs),
           );
     this.files = new SessionFiles({ runner: this.runner, lifecycle: this.lifecycle, state: this.state, events: this.events });
     this.downloads = new Downloads({
@@ -236,22 +238,21 @@ export class CodeInterpreterSession implements AsyncDisposable {
     await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal);
   }
 
-  private async keepAliveTouch(): Promise<void> {
+  private async keepAliveTouch(idleMs: number): Promise<void> {
     const store = this.state.store;
     const ttlMs = 2 * defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes);
     try {
-      if (store.lease && !(await store.lease(this.id, 'keepalive', this.runnerIdentity, ttlMs))) {
+      if (store.lease && !(await store.lease(this.id, 'keepalive', this.leaseHolder, ttlMs))) {
         this.keepAlive?.noteContainerActivity(); // another process keeps it alive; check again next interval
         return;
       }
-      await this.lifecycle.touch();
+      const containerId = await this.lifecycle.touch();
+      if (containerId) this.events.emit('keepalive', { containerId, idleMs });
     } catch (error) {
       this.events.emit('error', { operation: 'keepalive', error: error instanceof Error ? error : new Error(String(error)) });
       throw error;
     }
   }
-
-  private readonly runnerIdentity = `${process.pid}-${randomUUID()}`;
 
   private async shutdown(opts: CloseOptions): Promise<void> {
     this.keepAlive?.stop();

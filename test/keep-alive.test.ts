@@ -42,6 +42,7 @@ describe('keep-alive', () => {
     expect(touches().length - 1).toBe(11);
     expect(session.stats.touches).toBe(11);
     expect(events.of('keepalive')).toHaveLength(11);
+    expect(events.of('keepalive')[0]).toEqual({ containerId: session.containerId, idleMs: 16 * MINUTE });
     expect(acquired).toBe(session.stats.requests); // touches went through the limiter
     expect(session.stats.recreations).toBe(0);
     await session.close();
@@ -111,7 +112,7 @@ describe('keep-alive', () => {
     const first = session.containerId!;
     h.sim.expire(first);
     await idle(11 * MINUTE);
-    expect(events.names()).toEqual(['file.uploaded', 'container.created', 'container.expired', 'container.recreated']);
+    expect(events.names()).toEqual(['file.uploaded', 'container.created', 'container.expired', 'container.recreated', 'keepalive']);
     expect(session.containerId).not.toBe(first);
     expect([...h.sim.containers.get(session.containerId!)!.files.values()].map((f) => f.path)).toEqual(['/mnt/data/data.csv']);
     await session.close();

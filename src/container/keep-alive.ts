@@ -33,7 +33,8 @@ export class KeepAlive {
 
   constructor(
     private readonly settings: { intervalMs: () => number; idleTimeoutMs: number },
-    private readonly touch: () => Promise<void>,
+    /** Touches the container; told how long it had been idle. */
+    private readonly touch: (idleMs: number) => Promise<void>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -69,7 +70,7 @@ export class KeepAlive {
     if (now - this.sessionUsedAt > this.settings.idleTimeoutMs) return; // not in use: let it expire
     if (now - this.containerActiveAt < this.settings.intervalMs()) return this.schedule(); // used meanwhile
     try {
-      await this.touch(); // notes container activity, which schedules the next round
+      await this.touch(now - this.containerActiveAt); // notes container activity, which schedules the next round
     } catch {
       // The touch reported its failure (an `error` event); try again next interval.
       this.noteContainerActivity();

@@ -132,17 +132,17 @@ export class ContainerLifecycle {
     return !info || info.status === 'expired';
   }
 
-  /** Touches the container (keep-alive); a dead one is re-created so its files are back before the next call. */
-  async touch(): Promise<void> {
+  /**
+   * Touches the container (`containers.retrieve`, which refreshes its idle clock); a dead one is
+   * re-created so its files are back before the next call. Returns the id touched, if any.
+   */
+  async touch(): Promise<string | undefined> {
     const id = this.containerId;
-    if (!id || this.recovering) return;
+    if (!id || this.recovering) return undefined;
     this.deps.runner.stats.touches++;
-    const info = await this.retrieve(id, undefined, 'containers.retrieve (keep-alive)');
-    if (!info || info.status === 'expired') {
-      await this.recover(id, 'keep-alive found the container expired');
-      return;
-    }
-    this.deps.events.emit('keepalive', { containerId: id, idleMs: 0 });
+    const info = await this.retrieve(id, undefined, 'containers.retrieve (touch)');
+    if (!info || info.status === 'expired') return this.recover(id, 'a touch found the container expired');
+    return id;
   }
 
   /**

@@ -71,7 +71,15 @@ export class CodeInterpreterSession implements AsyncDisposable {
     const client = this.options.client ?? defaultClient();
     this.id = this.options.sessionId ?? randomUUID();
     this.state = new StateHolder(this.options.store ?? new MemorySessionStore(), this.id);
-    const retry = this.options.retry === false ? false : { ...RETRY_DEFAULTS, ...this.options.retry };
+    const given = this.options.retry;
+    const retry =
+      given === false
+        ? false
+        : {
+            retries: given?.retries ?? RETRY_DEFAULTS.retries,
+            minTimeoutMs: given?.minTimeoutMs ?? RETRY_DEFAULTS.minTimeoutMs,
+            maxTimeoutMs: given?.maxTimeoutMs ?? RETRY_DEFAULTS.maxTimeoutMs,
+          };
     this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters);
 
     const keepAliveOptions = this.options.keepAlive;

@@ -116,7 +116,8 @@ async function chaos(): Promise<void> {
     const path = paths[Math.floor(Math.random() * paths.length)]!;
     if (roll < 0.25) sim.fail({ path, status: 429, retryAfterSeconds: 0.2 });
     else if (roll < 0.45) sim.fail({ path, status: 500 });
-    else if (roll < 0.6) sim.fail({ path, status: 'reset' });
+    else if (roll < 0.55) sim.fail({ path, status: 'reset' });
+    else if (roll < 0.6) sim.fail({ path: '/containers', method: 'POST', status: 'reset', lostResponse: true });
     else if (roll < 0.8) {
       const candidates = [...idle].filter((s) => s.containerId);
       const victim = candidates[Math.floor(Math.random() * candidates.length)];
@@ -143,6 +144,7 @@ await injector;
 await server.command({ op: 'clearFaults' });
 await Promise.all(sessions.map((s) => s.close()));
 const requests = await sim.requests();
+const orphanedContainers = (await server.command({ op: 'running' })) as number;
 await server.stop();
 
 const admitted = requests.filter((r) => r.rejectedBy !== 'rate-limit');
@@ -158,6 +160,7 @@ const summary = {
   maxRecreationsOfOneContainer: Math.max(0, ...recreatedFrom.values()),
   maxWindowRatio: Number((maxInAnyWindow(admitted.map((r) => r.time), ORG_LIMIT.intervalMs) / ORG_LIMIT.limit).toFixed(3)),
   orgLimitRejections: orgRejections,
+  orphanedContainers,
   expiries,
   expiriesNoticed: noticed.size,
   faultsInjected: injected,
@@ -171,5 +174,11 @@ const summary = {
 for (const failure of failures.slice(0, 20)) console.error(`chaos: ${failure}`);
 console.log(`CHAOS ${JSON.stringify(summary)}`);
 const ok =
-  failed === 0 && lostFiles === 0 && summary.maxRecreationsOfOneContainer <= 1 && summary.maxWindowRatio <= 1 && orgRejections === 0 && completed === SESSIONS * RUNS;
+  failed === 0 &&
+  lostFiles === 0 &&
+  orphanedContainers === 0 &&
+  summary.maxRecreationsOfOneContainer <= 1 &&
+  summary.maxWindowRatio <= 1 &&
+  orgRejections === 0 &&
+  completed === SESSIONS * RUNS;
 process.exit(ok ? 0 : 1);

@@ -100,7 +100,14 @@ describe('retries through the session', () => {
     expect((error as RetriesExhaustedError).attempts).toBe(3);
     expect((error as Error).cause).toBeInstanceOf(InternalServerError);
     expect((error as Error).message).toMatch(/containers\.create failed after 3 attempts: 503 .*Raise `retry\.retries`/);
-    expect(h.sim.requests).toHaveLength(3);
+    // Three creates, and before each retry one look for a container the failed create made anyway.
+    expect(h.sim.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /containers',
+      'GET /containers',
+      'POST /containers',
+      'GET /containers',
+      'POST /containers',
+    ]);
   });
 
   it('turns the client’s own retries off: with retry: false a 500 is sent once even by a default client', async () => {
@@ -117,8 +124,8 @@ describe('retries through the session', () => {
     const session = makeSession(h.client);
     const events = recordEvents(session);
     const leak = { error: { message: `Incorrect API key provided: ${TEST_API_KEY}.`, type: 'invalid_request_error', param: null, code: 'invalid_api_key' } };
-    h.sim.fail({ status: 500, body: leak });
-    h.sim.fail({ status: 401, body: leak });
+    h.sim.fail({ path: '/containers', method: 'POST', status: 500, body: leak });
+    h.sim.fail({ path: '/containers', method: 'POST', status: 401, body: leak });
     const error = (await session.start().catch((e: unknown) => e)) as Error & { error?: unknown };
     expect(error.message).toContain('Incorrect API key provided');
     const everything = JSON.stringify([error.message, error.error, String(error.cause ?? ''), events.seen, String(error.stack)]);

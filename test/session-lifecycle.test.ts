@@ -98,6 +98,19 @@ describe('the container', () => {
     await Promise.all([bare.close(), full.close(), disabled.close()]);
   });
 
+  it('claims a container whose create answer was lost instead of making a second one', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    h.sim.fail({ path: '/containers', method: 'POST', status: 'reset', lostResponse: true });
+    const info = await session.start();
+    expect(h.sim.containers.size).toBe(1);
+    expect(info.id).toBe([...h.sim.containers.keys()][0]);
+    expect(h.sim.requests.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(['POST /containers 0', 'GET /containers 200']);
+    expect(h.sim.requests[1]!.query).toMatchObject({ name: `code-interpreter-session-${session.id}` });
+    await session.close();
+    expect([...h.sim.containers.values()].map((c) => c.status)).toEqual(['deleted']);
+  });
+
   it('adopts an existing container by id after checking it is alive', async () => {
     h = withMsw();
     const existing = await h.client.containers.create({ name: 'theirs' });

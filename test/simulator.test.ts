@@ -328,6 +328,14 @@ describe.each(transports)('simulator over %s', (_name, make) => {
       expect(h.sim.requests.map((r) => r.status)).toEqual([429, 429, 200, 503, 0, 500]);
     });
 
+    it('can lose the answer of a request it carried out', async () => {
+      h = await make();
+      h.sim.fail({ path: '/containers', method: 'POST', status: 500, lostResponse: true });
+      expect((await failure(h.client.containers.create({ name: 'made' }))).status).toBe(500);
+      expect([...h.sim.containers.values()].map((c) => [c.name, c.status])).toEqual([['made', 'running']]);
+      expect(h.sim.requests[0]).toMatchObject({ status: 500, rejectedBy: 'fault' });
+    });
+
     it('answers 429 with Retry-After past a sliding-window org limit', async () => {
       let now = 1_000_000;
       h = await make({ now: () => now, rateLimit: { limit: 3, intervalMs: 10_000 } });

@@ -251,10 +251,35 @@ export class ContainerLifecycle {
       }),
       ...(fileIds.length > 0 && { file_ids: fileIds }),
     };
-    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), { signal });
+    const startedAt = Math.floor(Date.now() / 1000);
+    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), {
+      signal,
+      // A create whose answer was lost may still have made the container: look for it before
+      // making a second one. Only names this session generated are unique enough to claim.
+      reconcile: options.name === undefined ? () => this.findCreated(body.name, startedAt, signal) : undefined,
+    });
     runner.stats.containersCreated++;
     for (const fileId of fileIds) this.noteFile(created.id, fileId);
     return toContainerInfo(created as ApiContainer);
+  }
+
+  /**
+   * A running container named `name`, created since `sinceSeconds`, that nobody here owns yet.
+   * Best effort, one attempt: if the look fails, the create is simply sent again.
+   */
+  private async findCreated(name: string, sinceSeconds: number, signal?: AbortSignal): Promise<ApiContainer | undefined> {
+    try {
+      const page = await this.deps.runner.send(
+        'containers.list (after a failed create)',
+        (client, s) => client.containers.list({ name, order: 'desc', limit: 10 }, s ? { signal: s } : undefined),
+        { signal, retry: false },
+      );
+      const known = new Set([this.confirmed, this.deps.state.current.containerId]);
+      return (page.data as ApiContainer[]).find((c) => c.status === 'running' && c.created_at >= sinceSeconds - 5 && !known.has(c.id));
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      return undefined;
+    }
   }
 
   /** The container's details, or undefined when the API no longer knows it (404). */

@@ -25,10 +25,17 @@ export function emptyStats(): SessionStats {
   return { requests: 0, retries: 0, throttledMs: 0, containersCreated: 0, recreations: 0, touches: 0, uploads: 0, downloads: 0 };
 }
 
-export interface SendOptions {
+export interface SendOptions<T = unknown> {
   signal?: AbortSignal;
   /** False for a request whose body cannot be sent twice (a one-shot stream upload): it gets one attempt. */
   replayable?: boolean;
+  /** False for a best-effort request that should get one attempt whatever the session's retry policy. */
+  retry?: false;
+  /**
+   * Asked before each retry: did the failed attempt take effect after all (the answer was lost)?
+   * A value returned is used as the result instead of sending the request again.
+   */
+  reconcile?: () => Promise<T | undefined>;
 }
 
 /**
@@ -53,9 +60,9 @@ export class RequestRunner {
     this.apiKey = client.apiKey ?? undefined;
   }
 
-  async send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions = {}): Promise<T> {
+  async send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions<T> = {}): Promise<T> {
     const { signal } = options;
-    const retries = this.retry && options.replayable !== false ? this.retry.retries : 0;
+    const retries = this.retry && options.replayable !== false && options.retry !== false ? this.retry.retries : 0;
     let attempts = 0;
     const attempt = async (): Promise<T> => {
       attempts++;
@@ -78,9 +85,10 @@ export class RequestRunner {
     }
     try {
       return await pRetry(
-        (n) => {
+        async (n) => {
           if (n === 1) throw first;
-          return attempt();
+          const settled = await options.reconcile?.();
+          return settled !== undefined ? settled : attempt();
         },
         {
           retries,

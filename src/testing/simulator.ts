@@ -230,11 +230,20 @@ export class Simulator {
       record.rejectedBy = 'fault';
       return fault;
     }
+    if (fault && 'lost' in fault) {
+      await this.routeAuthorized(request, { record, segments: [], query, json, form, cutStreamAfterEvents: undefined });
+      record.rejectedBy = 'fault';
+      return fault.lost;
+    }
+    return this.routeAuthorized(request, { record, segments: [], query, json, form, cutStreamAfterEvents: fault?.cutStreamAfterEvents });
+  }
+
+  private routeAuthorized(request: Request, r: Route): Promise<Response> | Response {
     if (!request.headers.get('authorization')) {
       return errorResponse(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
     }
-    const segments = record.path.split('/').filter(Boolean).map(decodeURIComponent);
-    return this.route(request.method, { record, segments, query, json, form, cutStreamAfterEvents: fault?.cutStreamAfterEvents });
+    const segments = r.record.path.split('/').filter(Boolean).map(decodeURIComponent);
+    return this.route(request.method, { ...r, segments });
   }
 
   /** The org limit, on arrival times (a slow upload body does not move a request in the window). */
@@ -254,7 +263,11 @@ export class Simulator {
     });
   }
 
-  private takeFault(method: string, path: string, streaming: boolean): Response | { cutStreamAfterEvents: number } | undefined {
+  private takeFault(
+    method: string,
+    path: string,
+    streaming: boolean,
+  ): Response | { cutStreamAfterEvents: number } | { lost: Response; cutStreamAfterEvents?: undefined } | undefined {
     const fault = this.faults.find(
       (f) =>
         f.remaining > 0 &&
@@ -266,6 +279,11 @@ export class Simulator {
     fault.remaining--;
     if (fault.remaining === 0) this.faults.splice(this.faults.indexOf(fault), 1);
     if (fault.cutStreamAfterEvents !== undefined) return { cutStreamAfterEvents: fault.cutStreamAfterEvents };
+    const answer = this.faultResponse(fault);
+    return fault.lostResponse ? { lost: answer } : answer;
+  }
+
+  private faultResponse(fault: FaultSpec): Response {
     if (fault.status === 'reset') return Response.error();
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (fault.retryAfterSeconds !== undefined) {

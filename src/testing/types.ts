@@ -132,4 +132,9 @@ export interface FaultSpec {
    * (`status` is then ignored). Tests what happens when a stream breaks after output was sent.
    */
   cutStreamAfterEvents?: number;
+  /**
+   * Carry the request out, then answer the fault anyway: the service did the work but the answer
+   * was lost on the way (a created container the client never hears about).
+   */
+  lostResponse?: boolean;
 }

@@ -14,6 +14,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (cmd.op === 'addGenerated') reply = sim.addContainerFile(cmd.containerId!, { name: cmd.name!, content: generatedContent(cmd.size!) }).id;
   else if (cmd.op === 'expire') reply = sim.expire(cmd.containerId!);
   else if (cmd.op === 'requests') reply = sim.requests.map((r) => ({ method: r.method, path: r.path, status: r.status, time: r.time, rejectedBy: r.rejectedBy }));
+  else if (cmd.op === 'running') reply = [...sim.containers.values()].filter((c) => c.status === 'running').length;
   else if (cmd.op === 'status') reply = sim.containers.get(cmd.containerId!)?.status ?? null;
   else if (cmd.op === 'fileText') {
     const file = [...(sim.containers.get(cmd.containerId!)?.files.values() ?? [])].find((f) => f.path === `/mnt/data/${cmd.name}`);

@@ -18,7 +18,7 @@ export class InvalidOptionsError extends CodeInterpreterError {
   }
 }
 
-/** The session was closed; create a new one to go on. */
+/** The session was closed (before or during the call); create a new one to go on. */
 export class SessionClosedError extends CodeInterpreterError {
   constructor(method: string) {
     super(`${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`);

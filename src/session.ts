@@ -264,6 +264,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   private async shutdown(opts: CloseOptions): Promise<void> {
     this.keepAlive?.stop();
+    this.lifecycle.close();
     await this.lifecycle.settle(); // a creation in flight must finish, or its container would be orphaned
     const problems: unknown[] = [];
     if (opts.deleteContainer !== false) await this.lifecycle.delete().catch((error: unknown) => problems.push(error));

@@ -217,3 +217,19 @@ describe('close()', () => {
     expect(h.sim.containers.get(id!)!.status).toBe('deleted');
   });
 });
+
+describe('close() during a call', () => {
+  it('a run in flight that finds its container gone does not make a new one', async () => {
+    h = withMsw({ latencyMs: 40 });
+    const session = makeSession(h.client);
+    await session.start();
+    const running = session.run('hello').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 5)); // the run is on its way
+    await session.close(); // deletes the container under it
+    const outcome = await running;
+    // Either the run got its answer before the delete, or it failed without re-creating.
+    if (outcome instanceof Error) expect(outcome).toBeInstanceOf(SessionClosedError);
+    expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
+    expect([...h.sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true);
+  });
+});

@@ -1,6 +1,6 @@
 import { APIError } from 'openai';
 import { SharedTask } from '../abort.js';
-import { ContainerExpiredError, describeError } from '../errors.js';
+import { ContainerExpiredError, SessionClosedError, describeError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
@@ -32,6 +32,8 @@ export class ContainerLifecycle {
   private info: ContainerInfo | undefined;
   /** Files known to be in each container this process made or attached to (by Files API id). */
   private readonly filesIn = new Map<string, Set<string>>();
+  /** Set by the session's close(): no container may be made after it. */
+  private closed = false;
   /** From the API's container object; drives the keep-alive interval. */
   expiresAfterMinutes: number;
 
@@ -73,6 +75,14 @@ export class ContainerLifecycle {
     this.deps.onActivity();
   }
 
+  /**
+   * Stops making containers: a call still in flight that finds its container gone fails with
+   * `SessionClosedError` instead of creating one nobody would delete.
+   */
+  close(): void {
+    this.closed = true;
+  }
+
   /** Waits for a creation or re-creation in flight (its outcome is the caller's business, not ours). */
   async settle(): Promise<void> {
     await this.bringingUp?.promise.catch(() => {});
@@ -84,6 +94,7 @@ export class ContainerLifecycle {
     const current = this.containerId;
     if (this.recovering) return this.recovering.task.join(signal);
     if (current && current === this.confirmed) return Promise.resolve(current);
+    if (this.closed) return Promise.reject(new SessionClosedError('run'));
     // Shared by every caller: one aborting must not fail the others (SharedTask).
     if (!this.bringingUp) {
       const task = new SharedTask((shared) => this.bringUp(shared));
@@ -151,6 +162,7 @@ export class ContainerLifecycle {
    */
   recover(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
     if (this.recovering?.from === expiredId) return this.recovering.task.join(signal);
+    if (this.closed) return Promise.reject(new SessionClosedError('run'));
     const current = this.containerId;
     if (current && current !== expiredId && current === this.confirmed) return Promise.resolve(current);
     const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));

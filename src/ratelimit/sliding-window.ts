@@ -67,18 +67,23 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
     if (queue.length > 0) timer = setTimeout(drain, Math.max(1, Math.ceil(nextFreeAt(t) - t)));
   };
 
+  const tryAcquire = () => {
+    const t = now();
+    if (queue.length > 0 || nextFreeAt(t) > t) return false;
+    grant(t);
+    return true;
+  };
+
   return {
     get pending() {
       return queue.length;
     },
+    tryAcquire,
     acquire(opts = {}) {
       const { signal } = opts;
       if (signal?.aborted) return Promise.reject(signal.reason);
+      if (tryAcquire()) return Promise.resolve();
       const t = now();
-      if (queue.length === 0 && nextFreeAt(t) <= t) {
-        grant(t);
-        return Promise.resolve();
-      }
       return new Promise<void>((resolve, reject) => {
         const waiter: Waiter = {
           resolve,

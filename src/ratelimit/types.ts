@@ -5,6 +5,11 @@ export interface RateLimiter {
    * waiting; an aborted waiter takes no slot.
    */
   acquire(opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Takes a slot only if one is free right now, without waiting (optional). Lets the session tell
+   * a request that was held back from one that merely awaited a settled promise.
+   */
+  tryAcquire?(): boolean;
 }
 
 export interface RateLimiterOptions {

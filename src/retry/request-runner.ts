@@ -119,6 +119,7 @@ export class RequestRunner {
   }
 
   private async acquire(operation: string, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal?.aborted && this.limiter.tryAcquire?.()) return; // a free slot: not throttled
     const started = performance.now();
     await this.limiter.acquire(signal ? { signal } : {});
     const waitedMs = performance.now() - started;

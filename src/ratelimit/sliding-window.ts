@@ -4,6 +4,8 @@ import type { RateLimiter, RateLimiterOptions, SlidingWindowOptions } from './ty
 export interface SlidingWindowLimiter extends RateLimiter {
   /** Waiters queued now. */
   readonly pending: number;
+  /** Takes a slot if one is free right now and nobody is queued; never waits. */
+  tryAcquire(): boolean;
 }
 
 interface Waiter {

@@ -24,11 +24,9 @@ export interface ContainerCallResult<T> {
  * that see the same dead container share it, and with a shared store so do other processes.
  */
 export class ContainerLifecycle {
-  /** The container this process has confirmed alive (created, adopted or recovered). */
-  private confirmed: string | undefined;
   private bringingUp: SharedTask<string> | undefined;
   private recovering: { from: string; task: SharedTask<string> } | undefined;
-  /** The confirmed container as the API last described it. */
+  /** The container this process has confirmed alive (created, adopted or recovered), as the API last described it. */
   private info: ContainerInfo | undefined;
   /** Files known to be in each container this process made or attached to (by Files API id). */
   private readonly filesIn = new Map<string, Set<string>>();
@@ -93,7 +91,7 @@ export class ContainerLifecycle {
   ensure(signal?: AbortSignal): Promise<string> {
     const current = this.containerId;
     if (this.recovering) return this.recovering.task.join(signal);
-    if (current && current === this.confirmed) return Promise.resolve(current);
+    if (current && current === this.info?.id) return Promise.resolve(current);
     if (this.closed) return Promise.reject(new SessionClosedError('run'));
     // Shared by every caller: one aborting must not fail the others (SharedTask).
     if (!this.bringingUp) {
@@ -164,7 +162,7 @@ export class ContainerLifecycle {
     if (this.recovering?.from === expiredId) return this.recovering.task.join(signal);
     if (this.closed) return Promise.reject(new SessionClosedError('run'));
     const current = this.containerId;
-    if (current && current !== expiredId && current === this.confirmed) return Promise.resolve(current);
+    if (current && current !== expiredId && current === this.info?.id) return Promise.resolve(current);
     const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));
     this.recovering = { from: expiredId, task };
     void task.promise.finally(() => {
@@ -182,7 +180,7 @@ export class ContainerLifecycle {
     } catch (error) {
       if (!(error instanceof APIError && error.status === 404)) throw error;
     }
-    this.confirmed = undefined;
+    this.info = undefined;
     this.deps.state.current.containerId = undefined;
   }
 
@@ -203,7 +201,6 @@ export class ContainerLifecycle {
   }
 
   private async adopt(info: ContainerInfo): Promise<string> {
-    this.confirmed = info.id;
     this.info = info;
     if (info.expiresAfterMinutes) this.expiresAfterMinutes = info.expiresAfterMinutes;
     if (this.deps.state.current.containerId !== info.id) {
@@ -217,7 +214,7 @@ export class ContainerLifecycle {
   private async recreate(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
     const { state, events } = this.deps;
     events.emit('container.expired', { containerId: expiredId, reason });
-    if (this.confirmed === expiredId) this.confirmed = undefined;
+    if (this.info?.id === expiredId) this.info = undefined;
     try {
       return await state.withLock('recreate', async () => {
         await state.reload();
@@ -286,7 +283,7 @@ export class ContainerLifecycle {
         (client, s) => client.containers.list({ name, order: 'desc', limit: 10 }, s ? { signal: s } : undefined),
         { signal, retry: false },
       );
-      const known = new Set([this.confirmed, this.deps.state.current.containerId]);
+      const known = new Set([this.info?.id, this.deps.state.current.containerId]);
       return (page.data as ApiContainer[]).find((c) => c.status === 'running' && c.created_at >= sinceSeconds - 5 && !known.has(c.id));
     } catch (error) {
       if (signal?.aborted) throw error;

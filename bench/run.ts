@@ -16,7 +16,7 @@ import { CodeInterpreterSession, createRateLimiter, DEFAULT_RATE_LIMIT } from '.
 import { createSimulator } from '../src/testing/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
-import { maxInAnyWindow, median, meetsGoal, printTable, report } from './report.js';
+import { maxInAnyWindow, median, printTable, report } from './report.js';
 
 const smoke = process.argv.includes('--smoke');
 const run = promisify(execFile);

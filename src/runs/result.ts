@@ -44,6 +44,9 @@ export const ResponseSchema = z.object({
   usage: z.unknown().optional(),
 });
 
+/** The fields read from the top of a response; `output` is checked to be an array, not copied. */
+const ResponseHeaderSchema = ResponseSchema.pick({ id: true, model: true, status: true });
+
 /** A `container_file_citation`: a file the model's code wrote, cited in the answer. */
 export const FileCitationSchema = z.object({
   containerId: z.string(),
@@ -122,11 +125,13 @@ export function toCitation(annotation: unknown): FileCitation | undefined {
  * object is not a response at all (no id, model or output array).
  */
 export function parseRunResult(raw: unknown, extra: { containerId: string; recovered: boolean }): RunResult {
-  const response = ResponseSchema.parse(raw);
+  const response = ResponseHeaderSchema.parse(raw);
+  const rawOutput = (raw as { output?: unknown }).output;
+  const output = Array.isArray(rawOutput) ? (rawOutput as unknown[]) : ResponseSchema.shape.output.parse(rawOutput);
   const texts: string[] = [];
   const codeCalls: CodeCall[] = [];
   const citations: FileCitation[] = [];
-  for (const item of response.output) {
+  for (const item of output) {
     // Dispatch on `type` first: only the variants this library reads are validated, and nothing
     // pays for building zod's errors for items that were never going to match.
     const type = typeOf(item);
@@ -151,7 +156,7 @@ export function parseRunResult(raw: unknown, extra: { containerId: string; recov
   }
   const files = new Map<string, GeneratedFile>();
   for (const c of citations) if (!files.has(c.fileId)) files.set(c.fileId, { containerId: c.containerId, fileId: c.fileId, filename: c.filename });
-  const usage = UsageSchema.safeParse(response.usage);
+  const usage = UsageSchema.safeParse((raw as { usage?: unknown }).usage);
   return {
     responseId: response.id,
     containerId: extra.containerId,

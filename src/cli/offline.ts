@@ -1,9 +1,8 @@
-import { serveOnLoopback, type RunningServer } from '../testing/http-server.js';
+import type { RunningServer } from '../testing/http-server.js';
 import { Simulator, type SimulatorOptions } from '../testing/simulator.js';
 
-/** The simulator on a loopback port, for offline runs (no msw needed). */
+/** The simulator on a loopback port, for offline runs (its core only: no msw needed). */
 export async function startOfflineServer(options: SimulatorOptions = {}): Promise<{ simulator: Simulator; server: RunningServer }> {
   const simulator = new Simulator(options);
-  const server = await serveOnLoopback(simulator.handle);
-  return { simulator, server };
+  return { simulator, server: await simulator.listen() };
 }

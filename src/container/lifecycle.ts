@@ -214,6 +214,7 @@ export class ContainerLifecycle {
   private async recreate(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
     const { state, events } = this.deps;
     events.emit('container.expired', { containerId: expiredId, reason });
+    this.filesIn.delete(expiredId);
     if (this.info?.id === expiredId) this.info = undefined;
     try {
       return await state.withLock('recreate', async () => {

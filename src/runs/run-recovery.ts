@@ -52,9 +52,17 @@ export class RunRecovery {
   }
 
   /**
-   * Decides whether a failed attempt can be retried after recovery, and recovers. Returns true
-   * when a new container was made.
+   * After a failed attempt: recovers when it was the first and the failure is an expiry or a dead
+   * chain, returning whether a new container was made; rethrows anything else (one recovery per call).
    */
+  private async recoverOrThrow(error: unknown, attempt: number, containerId: string, signal: AbortSignal | undefined): Promise<boolean> {
+    if (attempt > 0) throw error;
+    const outcome = await this.recover(error, containerId, signal);
+    if (outcome === undefined) throw error;
+    return outcome;
+  }
+
+  /** Recovers from an expiry or a dead chain: true when a new container was made, undefined when it is neither. */
   private async recover(error: unknown, containerId: string, signal: AbortSignal | undefined): Promise<boolean | undefined> {
     const { lifecycle, conversation } = this.deps;
     const verdict = expirySignal(error, 'response', containerId);
@@ -85,10 +93,7 @@ export class RunRecovery {
         this.deps.lifecycle.noteActivity();
         return await this.finish(input, raw, containerId, recovered, opts.newConversation ?? false);
       } catch (error) {
-        if (attempt > 0) throw error;
-        const outcome = await this.recover(error, containerId, signal);
-        if (outcome === undefined) throw error;
-        recovered ||= outcome;
+        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
       }
     }
   }
@@ -107,10 +112,7 @@ export class RunRecovery {
           { signal },
         )) as typeof stream;
       } catch (error) {
-        if (attempt > 0) throw error;
-        const outcome = await this.recover(error, containerId, signal);
-        if (outcome === undefined) throw error;
-        recovered ||= outcome;
+        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
         continue;
       }
       this.deps.lifecycle.noteActivity();
@@ -140,10 +142,8 @@ export class RunRecovery {
         if (yielded && !(error instanceof CodeInterpreterError)) {
           throw new StreamInterruptedError(`The response stream broke after output was yielded (${describeError(error)}); run the input again.`, { cause: error });
         }
-        if (error instanceof CodeInterpreterError || yielded || attempt > 0) throw error;
-        const outcome = await this.recover(error, containerId, signal);
-        if (outcome === undefined) throw error;
-        recovered ||= outcome;
+        if (error instanceof CodeInterpreterError || yielded) throw error;
+        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
       } finally {
         // Breaking out of the caller's loop lands here too: stop the HTTP stream.
         (stream as unknown as { controller?: AbortController }).controller?.abort();

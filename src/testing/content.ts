@@ -49,8 +49,3 @@ export function generatedContent(size: number, seed = 7, chunkSize = 64 * 1024):
     },
   };
 }
-
-/** Reads a stream fully; used for multipart bodies the simulator must keep. */
-export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}

@@ -14,7 +14,6 @@
  * @module
  */
 import { http, type HttpHandler } from 'msw';
-import { serveOnLoopback, type ListenOptions, type RunningServer } from './http-server.js';
 import { Simulator, type SimulatorOptions } from './simulator.js';
 
 export { defaultRespond } from './default-respond.js';
@@ -24,12 +23,10 @@ export type { BuiltResponse, OutputItem, CodeCallItem, MessageItem, Annotation }
 export type { ListenOptions, RunningServer } from './http-server.js';
 export type * from './types.js';
 
-/** A {@link Simulator} with its two ways in: msw handlers and a loopback HTTP server. */
+/** A {@link Simulator} (which serves HTTP itself with `listen()`) with its msw handlers. */
 export interface SimulatorKit extends Simulator {
   /** msw request handlers for `setupServer(...sim.handlers)`; they answer requests under `baseUrl`. */
   readonly handlers: HttpHandler[];
-  /** Serves the simulator over real HTTP on 127.0.0.1; give the OpenAI client `baseURL: server.url`. */
-  listen(options?: ListenOptions): Promise<RunningServer>;
 }
 
 /** Creates a simulator. See {@link SimulatorOptions} for the knobs. */
@@ -43,6 +40,5 @@ export function createSimulator(options: SimulatorOptions = {}): SimulatorKit {
     ),
   ];
   Object.defineProperty(sim, 'handlers', { value: handlers, enumerable: true });
-  Object.defineProperty(sim, 'listen', { value: (listenOptions?: ListenOptions) => serveOnLoopback(sim.handle, listenOptions) });
   return sim;
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { serveOnLoopback, type ListenOptions, type RunningServer } from './http-server.js';
 import { errorResponse, invalidType, invalidValue, missingParameter, notFound } from './api-error.js';
-import { bytesContent, collect } from './content.js';
+import { bytesContent } from './content.js';
 import { defaultRespond } from './default-respond.js';
 import { newId } from './ids.js';
 import { paginate } from './pagination.js';
@@ -126,6 +127,11 @@ export class Simulator {
 
   now(): number {
     return this.clock();
+  }
+
+  /** Serves the simulator over real HTTP on 127.0.0.1; give the OpenAI client `baseURL: server.url`. */
+  listen(options?: ListenOptions): Promise<RunningServer> {
+    return serveOnLoopback(this.handle, options);
   }
 
   /** Expires a container now, as 20 idle minutes would: its files are gone, it stays retrievable. */

@@ -16,6 +16,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'examples/**/*.test.ts'],
     globalSetup: ['test/setup/global.ts'],
+    // The skipped-tests reporter names every skipped test (the Redis tests, when there is no Redis).
+    reporters: ['default', './test/setup/skipped-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },

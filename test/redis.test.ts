@@ -2,29 +2,29 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRateLimiter } from '../src/index.js';
 import { RateLimiterUnavailableError, RedisSessionStore, createRedisRateLimiter } from '../src/redis/index.js';
 import { createSimulator } from '../src/testing/index.js';
 import { maxInAnyWindow } from './helpers/windows.js';
+import { describeRedis, redisUrl } from './helpers/redis.js';
 import { makeSession } from './helpers/session.js';
 import { SALES_CSV, withMsw } from './helpers/sim.js';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const worker = (name: string) => fileURLToPath(new URL(`./helpers/${name}`, import.meta.url));
-const redisUrl = inject('redisUrl');
 let redis: Redis;
 const key = (name: string) => `test:${name}:${Math.random().toString(36).slice(2)}`;
 
 beforeAll(() => {
-  redis = new Redis(redisUrl);
+  if (redisUrl) redis = new Redis(redisUrl);
 });
 afterAll(async () => {
-  await redis.quit();
+  await redis?.quit();
 });
 
-describe('createRedisRateLimiter', () => {
+describeRedis('createRedisRateLimiter', () => {
   it('never grants more than `limit` in any window of the Redis clock', async () => {
     const grants: number[] = [];
     const limiter = createRedisRateLimiter({ redis, key: key('one'), limit: 5, intervalMs: 200, onGrant: (at) => grants.push(at) });
@@ -94,7 +94,7 @@ describe('createRedisRateLimiter', () => {
   });
 });
 
-describe('RedisSessionStore', () => {
+describeRedis('RedisSessionStore', () => {
   it('saves, loads and deletes state', async () => {
     const store = new RedisSessionStore({ redis, prefix: `${key('store')}:` });
     expect(await store.load('s')).toBeUndefined();

@@ -1,15 +1,41 @@
-import { startRedis } from '../helpers/redis-server.js';
+import { spawnSync } from 'node:child_process';
 import type { TestProject } from 'vitest/node';
+import { startRedis } from '../helpers/redis-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
+    /** The Redis server for the Redis tests, or '' when there is none (they are then skipped). */
     redisUrl: string;
   }
 }
 
-/** Runs once per `vitest run`: says which Node runs the suite (CI checks 22 and 24) and starts Redis. */
+const HOW_TO_RUN_REDIS_TESTS =
+  'install redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL=redis://host:port';
+
+function hasRedisServer(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * Runs once per `vitest run`: says which Node runs the suite (CI checks 22 and 24) and finds a
+ * Redis server for the Redis tests — `REDIS_URL`, or `redis-server` from PATH started on a free
+ * port. Without either, the Redis tests are skipped (listed by name) unless `REQUIRE_REDIS=1`.
+ */
 export default async function setup(project: TestProject) {
   console.log(`[setup] running the suite on Node ${process.version} (${process.execPath})`);
+  if (process.env.REDIS_URL) {
+    console.log(`[setup] Redis tests use REDIS_URL (${process.env.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')})`);
+    project.provide('redisUrl', process.env.REDIS_URL);
+    return;
+  }
+  if (!hasRedisServer()) {
+    if (process.env.REQUIRE_REDIS === '1') {
+      throw new Error(`REQUIRE_REDIS=1 but no Redis server is available for the Redis tests: ${HOW_TO_RUN_REDIS_TESTS}.`);
+    }
+    console.log(`[setup] SKIPPING the Redis tests (no redis-server on PATH, no REDIS_URL). To run them: ${HOW_TO_RUN_REDIS_TESTS}.`);
+    project.provide('redisUrl', '');
+    return;
+  }
   const redis = await startRedis();
   project.provide('redisUrl', redis.url);
   return () => {

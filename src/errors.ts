@@ -1,5 +1,3 @@
-import { APIError } from 'openai';
-
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
 export class CodeInterpreterError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -71,7 +69,6 @@ export class FileNotFoundError extends CodeInterpreterError {
 
 /** One line describing any thrown value, for messages and events. */
 export function describeError(error: unknown): string {
-  if (error instanceof APIError) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);
 }
@@ -96,8 +93,8 @@ export function redactError<E>(error: E, apiKey?: string): E {
   if (error instanceof Error) {
     const clean = redact(error.message, apiKey);
     if (clean !== error.message) Object.defineProperty(error, 'message', { value: clean, configurable: true, writable: true });
-    if (error instanceof APIError && error.error && typeof error.error === 'object') {
-      const body = error.error as { message?: unknown };
+    const body = (error as { error?: unknown }).error; // an API error's echoed body, whichever openai copy made it
+    if (typeof body === 'object' && body !== null && 'message' in body) {
       if (typeof body.message === 'string') body.message = redact(body.message, apiKey);
     }
     if (error.cause) redactError(error.cause, apiKey);

@@ -13,6 +13,7 @@ import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
 import { validateSessionOptions, type SessionOptions } from './options.js';
 import { defaultRateLimiter } from './ratelimit/sliding-window.js';
+import { isNotFound } from './retry/error-shape.js';
 import { RETRY_DEFAULTS } from './retry/policy.js';
 import { RequestRunner, emptyStats, type SessionStats } from './retry/request-runner.js';
 import { RunRecovery } from './runs/run-recovery.js';
@@ -273,7 +274,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
         await this.runner
           .send('files.delete', (client) => client.files.delete(file.fileId))
           .catch((error: unknown) => {
-            if (!(error instanceof OpenAI.NotFoundError)) problems.push(error);
+            if (!isNotFound(error)) problems.push(error);
           });
       }
     }

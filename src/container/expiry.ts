@@ -1,4 +1,4 @@
-import { APIError } from 'openai';
+import { httpErrorOf } from '../retry/error-shape.js';
 
 /** How a failed call involved its container. */
 export type ExpirySignal =
@@ -21,11 +21,12 @@ const STALE_CHAIN_MESSAGE = /^(400 )?Expected container_id/i;
  * calls. A 404 on a container-file call is ambiguous and needs a look at the container.
  */
 export function expirySignal(error: unknown, kind: CallKind, containerId: string): ExpirySignal | undefined {
-  if (!(error instanceof APIError)) return undefined;
-  const message = (error.error as { message?: string } | undefined)?.message ?? error.message;
-  if (error.status === 400 && STALE_CHAIN_MESSAGE.test(message)) return 'stale-chain';
-  if ((error.status === 400 || error.status === 404) && EXPIRED_MESSAGE.test(message)) return 'expired';
-  if (error.status === 404) {
+  const http = httpErrorOf(error); // by shape, not instanceof: the client may come from another copy of openai
+  if (!http) return undefined;
+  const { status, message } = http;
+  if (status === 400 && STALE_CHAIN_MESSAGE.test(message)) return 'stale-chain';
+  if ((status === 400 || status === 404) && EXPIRED_MESSAGE.test(message)) return 'expired';
+  if (status === 404) {
     if (kind === 'container') return 'expired';
     if (kind === 'container-file') return 'ask-container';
     if (kind === 'response' && message.includes(containerId)) return 'expired';

@@ -1,9 +1,9 @@
-import { APIError } from 'openai';
 import { SharedTask } from '../abort.js';
 import { ContainerExpiredError, SessionClosedError, describeError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
+import { isNotFound } from '../retry/error-shape.js';
 import { expirySignal, type CallKind } from './expiry.js';
 import { toContainerInfo, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
 
@@ -178,7 +178,7 @@ export class ContainerLifecycle {
     try {
       await this.deps.runner.send('containers.delete', (client) => client.containers.delete(id));
     } catch (error) {
-      if (!(error instanceof APIError && error.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
     }
     this.info = undefined;
     this.deps.state.current.containerId = undefined;
@@ -301,7 +301,7 @@ export class ContainerLifecycle {
       if (info.status !== 'expired') this.deps.onActivity();
       return info;
     } catch (error) {
-      if (error instanceof APIError && error.status === 404) return undefined;
+      if (isNotFound(error)) return undefined;
       throw error;
     }
   }

@@ -1,4 +1,4 @@
-import { APIError } from 'openai';
+import { isNotFound } from '../retry/error-shape.js';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
 import { DownloadTooLargeError, FileNotFoundError } from '../errors.js';
 import type { RequestRunner } from '../retry/request-runner.js';
@@ -53,7 +53,7 @@ export class Downloads {
       runner.stats.downloads++;
       return this.opened(fileId, containerId, filename, response);
     } catch (error) {
-      if (!(error instanceof APIError && error.status === 404)) throw error;
+      if (!isNotFound(error)) throw error;
       const copy = this.deps.state.current.files.find((f) => f.containerFileId === fileId && f.origin === 'generated');
       if (copy) {
         const response = await runner.send('files.content', (c, s) => c.files.content(copy.fileId, s ? { signal: s } : undefined), { signal });

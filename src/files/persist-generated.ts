@@ -1,4 +1,3 @@
-import { toStreamingFile } from 'openai';
 import type { Downloads } from '../downloads/downloads.js';
 import { FileNotFoundError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
@@ -6,6 +5,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
 import type { SessionFiles } from './session-files.js';
 import type { SessionFile } from './types.js';
+import { streamingFile } from './upload-source.js';
 
 /** Generated files up to this size are buffered so their upload can be retried; larger ones stream once. */
 export const BUFFERED_COPY_LIMIT = 16 * 1024 * 1024;
@@ -41,10 +41,10 @@ export async function persistGeneratedFiles(
       continue;
     }
     const small = opened.size !== undefined && opened.size <= BUFFERED_COPY_LIMIT;
-    const body = small ? new File([new Uint8Array(await new Response(opened.body).arrayBuffer())], opened.filename) : toStreamingFile(opened.body, opened.filename);
+    const buffered = small ? new File([new Uint8Array(await new Response(opened.body).arrayBuffer())], opened.filename) : undefined;
     const created = await runner.send(
       'files.create (persist generated file)',
-      (client, s) => client.files.create({ file: body, purpose: 'user_data' }, s ? { signal: s } : undefined),
+      (client, s) => client.files.create({ file: buffered ?? streamingFile(client, opened.body, opened.filename), purpose: 'user_data' }, s ? { signal: s } : undefined),
       { signal, replayable: small },
     );
     runner.stats.uploads++;

@@ -1,7 +1,7 @@
-import { APIError } from 'openai';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
 import { FileNotFoundError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
+import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
@@ -62,7 +62,7 @@ export class SessionFiles {
     const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
     const created = await runner.send(
       'files.create',
-      (client, signal) => client.files.create({ file: prepared.body(), purpose: 'user_data' }, signal ? { signal } : undefined),
+      (client, signal) => client.files.create({ file: prepared.body(client), purpose: 'user_data' }, signal ? { signal } : undefined),
       { signal: opts.signal, replayable: prepared.replayable },
     );
     runner.stats.uploads++;
@@ -79,7 +79,7 @@ export class SessionFiles {
     const info = await this.deps.runner
       .send('files.retrieve', (client, s) => client.files.retrieve(fileId, s ? { signal: s } : undefined), { signal })
       .catch((error: unknown) => {
-        if (error instanceof APIError && error.status === 404) {
+        if (isNotFound(error)) {
           throw new FileNotFoundError(fileId, undefined, 'the Files API has no such file; pass the id of an uploaded file (`file-…`)', { cause: error });
         }
         throw error;

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { toStreamingFile, type Uploadable } from 'openai';
+import type OpenAI from 'openai';
+import type { Uploadable } from 'openai';
 import { InvalidOptionsError } from '../errors.js';
 import type { UploadSource } from './types.js';
 
@@ -13,8 +14,25 @@ export interface PreparedUpload {
   bytes: number | undefined;
   /** False for one-shot streams: such an upload gets one attempt. */
   replayable: boolean;
-  /** A body for one attempt. */
-  body(): Uploadable;
+  /** A body for one attempt, built for `client` (whose copy of `openai` must recognise it). */
+  body(client: OpenAI): Uploadable;
+}
+
+type StreamingFileMaker = (data: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, name: string) => Uploadable;
+
+/**
+ * A streamed upload body that the given client's own copy of `openai` recognises. openai marks
+ * streaming files with a symbol private to each copy, so a body made by this library's import of
+ * `openai` is not recognised by a client from another copy (its CJS build, another version): it
+ * would be sent as `file[data]`/`file[name]` fields and refused. The client class carries its copy's
+ * `toStreamingFile` as a static; a client without it gets a plain async iterable with a `name`,
+ * which every version reads (buffered in memory by the SDK before sending).
+ */
+export function streamingFile(client: OpenAI, data: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, name: string): Uploadable {
+  const make = (client.constructor as { toStreamingFile?: StreamingFileMaker }).toStreamingFile;
+  if (typeof make === 'function') return make(data, name);
+  const iterable = data as AsyncIterable<Uint8Array>;
+  return { name, [Symbol.asyncIterator]: () => iterable[Symbol.asyncIterator]() } as unknown as Uploadable;
 }
 
 const FALLBACK_NAME = 'upload.bin';
@@ -23,10 +41,6 @@ function isNodeReadable(value: unknown): value is NodeJS.ReadableStream {
   return typeof value === 'object' && value !== null && typeof (value as NodeJS.ReadableStream).pipe === 'function' && Symbol.asyncIterator in value;
 }
 
-/**
- * Turns any accepted source into an upload body without reading a file or stream into memory:
- * paths are re-opened per attempt, streams are sent as they are read (openai's `toStreamingFile`).
- */
 /** Progress of an upload or download: bytes so far, and the total when known. */
 export type ProgressListener = (progress: { bytes: number; totalBytes: number | undefined }) => void;
 
@@ -40,6 +54,11 @@ async function* counted(source: AsyncIterable<Uint8Array>, total: number | undef
   }
 }
 
+/**
+ * Turns any accepted source into an upload body without reading a file or stream into memory:
+ * paths are re-opened per attempt, streams are sent as they are read ({@link streamingFile}).
+ * Bytes and Blobs become a global `File`, which every copy of `openai` accepts.
+ */
 export async function prepareUpload(source: UploadSource, filename?: string, onProgress?: ProgressListener): Promise<PreparedUpload> {
   if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) {
     throw new InvalidOptionsError('upload()', [{ path: 'filename', message: 'expected a non-empty string' }]);
@@ -51,7 +70,7 @@ export async function prepareUpload(source: UploadSource, filename?: string, onP
     if (!info.isFile()) throw new InvalidOptionsError('upload()', [{ path: 'source', message: `'${source}' is not a file` }]);
     const name = filename ?? basename(source);
     const open = () => (onProgress ? counted(createReadStream(source), info.size, onProgress) : createReadStream(source));
-    return { filename: name, bytes: info.size, replayable: true, body: () => toStreamingFile(open(), name) };
+    return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open() as AsyncIterable<Uint8Array>, name) };
   }
   if (source instanceof Uint8Array) {
     const name = filename ?? FALLBACK_NAME;
@@ -68,11 +87,11 @@ export async function prepareUpload(source: UploadSource, filename?: string, onP
       filename: name,
       bytes: undefined,
       replayable: false,
-      body: () => {
+      body: (client) => {
         if (used) throw new Error('a stream upload can be sent only once');
         used = true;
         const data = source instanceof ReadableStream ? source : (Readable.from(source as AsyncIterable<Uint8Array>) as AsyncIterable<Uint8Array>);
-        return toStreamingFile(onProgress ? counted(data as AsyncIterable<Uint8Array>, undefined, onProgress) : data, name);
+        return streamingFile(client, onProgress ? counted(data as AsyncIterable<Uint8Array>, undefined, onProgress) : (data as AsyncIterable<Uint8Array>), name);
       },
     };
   }

@@ -1,4 +1,4 @@
-import { APIConnectionError, APIError, APIUserAbortError } from 'openai';
+import { httpErrorOf, isConnectionFailure, isUserAbort } from './error-shape.js';
 
 /** What the session does when a request fails. */
 export interface RetryOptions {
@@ -21,23 +21,25 @@ export const MAX_SERVER_WAIT_MS = 60_000;
  * header overrides. Aborts never retry; 400/401/403/404/422 never do (expiry is recovery's job).
  */
 export function isRetryable(error: unknown): boolean {
-  if (error instanceof APIUserAbortError) return false;
-  if (error instanceof APIConnectionError) return true; // includes APIConnectionTimeoutError
-  if (!(error instanceof APIError)) return false;
-  const hint = error.headers?.get?.('x-should-retry');
+  if (isUserAbort(error)) return false;
+  if (isConnectionFailure(error)) return true; // includes timeouts
+  const http = httpErrorOf(error); // by shape: errors of another copy of openai count too
+  if (!http) return false;
+  const hint = http.header('x-should-retry');
   if (hint === 'true') return true;
   if (hint === 'false') return false;
-  const status = error.status;
-  if (status === 429) return error.code !== 'insufficient_quota';
-  return status === 408 || status === 409 || (status !== undefined && status >= 500);
+  const status = http.status;
+  if (status === 429) return http.code !== 'insufficient_quota';
+  return status === 408 || status === 409 || status >= 500;
 }
 
 /** The wait a server asked for, from `retry-after-ms` or `retry-after` (seconds or an HTTP date). */
 export function serverRequestedWaitMs(error: unknown, nowMs = Date.now()): number | undefined {
-  if (!(error instanceof APIError) || !error.headers) return undefined;
-  const ms = Number.parseFloat(error.headers.get('retry-after-ms') ?? '');
+  const http = httpErrorOf(error);
+  if (!http) return undefined;
+  const ms = Number.parseFloat(http.header('retry-after-ms') ?? '');
   if (Number.isFinite(ms) && ms >= 0) return ms;
-  const header = error.headers.get('retry-after');
+  const header = http.header('retry-after');
   if (header === null) return undefined;
   const secondsValue = Number.parseFloat(header);
   if (Number.isFinite(secondsValue) && secondsValue >= 0) return secondsValue * 1000;

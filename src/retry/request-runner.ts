@@ -4,8 +4,8 @@ import { sleep } from '../abort.js';
 import { RetriesExhaustedError, describeError, redactError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
+import { statusOf } from './error-shape.js';
 import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
-import { APIError } from 'openai';
 
 /** Counters a session exposes as `session.stats`. */
 export interface SessionStats {
@@ -105,7 +105,7 @@ export class RequestRunner {
               operation,
               attempt: attemptNumber,
               delayMs,
-              status: error instanceof APIError ? error.status : undefined,
+              status: statusOf(error),
               message: describeError(error),
             });
             await sleep(delayMs, signal);

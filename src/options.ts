@@ -37,7 +37,13 @@ const ContainerOptionsSchema = z.strictObject({
   id: z.string().min(1).optional(),
   name: z.string().min(1).max(256).optional(),
   memoryLimit: z.enum(['1g', '4g', '16g', '64g']).optional(),
-  expiresAfterMinutes: z.number().int().min(1).optional(),
+  // The service refuses more than 20 (400 `integer_above_max_value`); say so before anything is sent.
+  expiresAfterMinutes: z
+    .number({ error: 'expected whole minutes from 1 to 20' })
+    .int('expected whole minutes from 1 to 20')
+    .min(1, 'expected whole minutes from 1 to 20')
+    .max(20, 'expected whole minutes from 1 to 20: the API refuses more (400 integer_above_max_value); keep-alive keeps a container in use alive anyway')
+    .optional(),
   networkPolicy: z
     .discriminatedUnion('type', [
       z.strictObject({ type: z.literal('disabled') }),

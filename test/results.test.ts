@@ -1,8 +1,10 @@
 import fc from 'fast-check';
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunResultSchema, parseRunResult, type RunResult } from '../src/index.js';
+import { toRunEvent } from '../src/runs/events.js';
 import { makeSession } from './helpers/session.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
@@ -68,6 +70,38 @@ describe('RunResult from a realistic run', () => {
   });
 });
 
+describe('a code_interpreter_call without container_id (only type, id and status are required)', () => {
+  it('parses, falling back to the run\'s container, in results and in stream events', () => {
+    const item = { type: 'code_interpreter_call', id: 'ci_1', status: 'completed', code: 'print(1)', outputs: [{ type: 'logs', logs: '1\n' }] };
+    const result = parseRunResult({ id: 'resp_1', model: 'm', output: [item, { ...item, id: 'ci_2', container_id: 'cntr_other' }] }, { containerId: 'cntr_run', recovered: false });
+    expect(result.codeCalls).toEqual([
+      { id: 'ci_1', code: 'print(1)', status: 'completed', logs: '1\n', images: [], containerId: 'cntr_run' },
+      { id: 'ci_2', code: 'print(1)', status: 'completed', logs: '1\n', images: [], containerId: 'cntr_other' },
+    ]);
+    expect(toRunEvent({ type: 'response.output_item.done', item: { type: 'code_interpreter_call', id: 'ci_3', status: 'completed' } }, 'cntr_run')).toEqual({
+      type: 'call.completed',
+      call: { id: 'ci_3', code: null, status: 'completed', logs: '', images: [], containerId: 'cntr_run' },
+    });
+  });
+
+  it('parses in a real run whose response omits container_id', async () => {
+    h = withMsw({ respond: () => ({ code: 'print(2 + 2)', logs: '4\n', text: 'Four.' }) });
+    // A transport that drops container_id from every output item, as the spec allows.
+    const stripping: typeof fetch = async (input, init) => {
+      const answer = await fetch(input, init);
+      if (!String(input instanceof Request ? input.url : input).endsWith('/v1/responses')) return answer;
+      const body = (await answer.json()) as { output: Array<Record<string, unknown>> };
+      for (const item of body.output) delete item.container_id;
+      return Response.json(body, { status: answer.status, headers: answer.headers });
+    };
+    const session = makeSession(new OpenAI({ apiKey: TEST_API_KEY, maxRetries: 0, fetch: stripping }));
+    const result = await session.run('2+2');
+    expect((result.raw.output[0] as { container_id?: string }).container_id).toBeUndefined();
+    expect(result.codeCalls).toMatchObject([{ code: 'print(2 + 2)', logs: '4\n', containerId: session.containerId }]);
+    await session.close();
+  });
+});
+
 // ---- property-based: anything the OpenAPI document allows parses, and no citation is dropped ----
 
 const str = fc.string({ maxLength: 12 });
@@ -101,14 +135,18 @@ const codeOutput = fc.oneof(
 );
 const outputItem = fc.oneof(
   fc.record({ type: fc.constant('message'), id: str, role: fc.constant('assistant'), status: fc.constantFrom('in_progress', 'completed', 'incomplete'), content: fc.array(contentPart, { maxLength: 3 }) }),
-  fc.record({
-    type: fc.constant('code_interpreter_call'),
-    id: str,
-    status: fc.constantFrom('in_progress', 'completed', 'incomplete', 'interpreting', 'failed'),
-    container_id: str,
-    code: fc.option(str, { nil: null }),
-    outputs: fc.option(fc.array(codeOutput, { maxLength: 3 }), { nil: null }),
-  }),
+  // Only type, id and status are required by the OpenAPI document (container_id, code, outputs may be absent).
+  fc.record(
+    {
+      type: fc.constant('code_interpreter_call'),
+      id: str,
+      status: fc.constantFrom('in_progress', 'completed', 'incomplete', 'interpreting', 'failed'),
+      container_id: str,
+      code: fc.option(str, { nil: null }),
+      outputs: fc.option(fc.array(codeOutput, { maxLength: 3 }), { nil: null }),
+    },
+    { requiredKeys: ['type', 'id', 'status'] },
+  ),
   fc.record({ type: fc.constant('function_call'), id: str, call_id: str, name: str, arguments: str, status: fc.constant('completed') }),
   fc.record({ type: fc.constant('web_search_call'), id: str, status: fc.constant('completed'), action: fc.constant({ type: 'search', query: 'q' }) }),
   fc.record({ type: fc.constant('file_search_call'), id: str, status: fc.constant('completed'), queries: fc.array(str, { maxLength: 2 }), results: fc.constant(null) }),
@@ -152,7 +190,9 @@ describe('parsing any response the API may send', () => {
         expect(result!.citations).toHaveLength(cited.length);
         expect(new Set(result!.files.map((f) => f.fileId)).size).toBe(result!.files.length);
         expect(result!.text).toBe(sdkOutputText(raw as never));
-        expect(result!.codeCalls).toHaveLength(raw.output.filter((i) => i.type === 'code_interpreter_call').length);
+        const calls = raw.output.filter((i) => i.type === 'code_interpreter_call') as Array<{ container_id?: string }>;
+        expect(result!.codeCalls).toHaveLength(calls.length);
+        expect(result!.codeCalls.map((c) => c.containerId)).toEqual(calls.map((c) => c.container_id ?? 'c'));
         expect(result!.raw).toBe(raw);
       }),
       { numRuns: 500 },

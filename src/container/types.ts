@@ -25,7 +25,11 @@ export interface ContainerOptions {
   name?: string;
   /** @default the API's (`1g`) */
   memoryLimit?: MemoryLimit;
-  /** Idle minutes before the API expires the container. @default the API's (20) */
+  /**
+   * Idle minutes before the API expires the container, 1 to 20 (the API's maximum: it refuses more
+   * with 400 `integer_above_max_value`). Keep-alive touches keep a session's container alive longer.
+   * @default the API's (20)
+   */
   expiresAfterMinutes?: number;
   /** Outbound network access of the container. @default the API's */
   networkPolicy?: NetworkPolicy;

@@ -20,8 +20,11 @@ interface RawEvent {
   annotation?: unknown;
 }
 
-/** Maps one Responses stream event to a {@link RunEvent}; events the caller need not see give undefined. */
-export function toRunEvent(event: RawEvent): RunEvent | undefined {
+/**
+ * Maps one Responses stream event to a {@link RunEvent}; events the caller need not see give
+ * undefined. `containerId` is the run's container (for code calls that do not name theirs).
+ */
+export function toRunEvent(event: RawEvent, containerId: string): RunEvent | undefined {
   const ids = { itemId: event.item_id ?? '', outputIndex: event.output_index ?? 0 };
   switch (event.type) {
     case 'response.output_text.delta':
@@ -33,7 +36,7 @@ export function toRunEvent(event: RawEvent): RunEvent | undefined {
     case 'response.output_item.done': {
       if ((event.item as { type?: unknown } | undefined)?.type !== 'code_interpreter_call') return undefined;
       const call = CodeInterpreterCallSchema.safeParse(event.item);
-      return call.success ? { type: 'call.completed', call: toCodeCall(call.data) } : undefined;
+      return call.success ? { type: 'call.completed', call: toCodeCall(call.data, containerId) } : undefined;
     }
     case 'response.output_text.annotation.added': {
       const citation = toCitation(event.annotation);

@@ -12,7 +12,8 @@ export const CodeInterpreterCallSchema = z.object({
   type: z.literal('code_interpreter_call'),
   id: z.string(),
   status: z.string(),
-  container_id: z.string(),
+  /** Optional in the OpenAPI document (only `type`, `id`, `status` are required): absent means the run's container. */
+  container_id: z.string().optional(),
   code: z.string().nullable().optional(),
   outputs: z.array(z.unknown()).nullable().optional(),
 });
@@ -93,8 +94,11 @@ function typeOf(value: unknown): unknown {
   return typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
 }
 
-/** A code call item of a response (or of a streamed `output_item.done`) as the library reports it. */
-export function toCodeCall(item: z.infer<typeof CodeInterpreterCallSchema>): CodeCall {
+/**
+ * A code call item of a response (or of a streamed `output_item.done`) as the library reports it.
+ * A call without `container_id` ran in the run's container, `runContainerId`.
+ */
+export function toCodeCall(item: z.infer<typeof CodeInterpreterCallSchema>, runContainerId: string): CodeCall {
   const outputs = item.outputs ?? [];
   const logs: string[] = [];
   const images: string[] = [];
@@ -108,7 +112,7 @@ export function toCodeCall(item: z.infer<typeof CodeInterpreterCallSchema>): Cod
       if (asImage.success) images.push(asImage.data.url);
     }
   }
-  return { id: item.id, code: item.code ?? null, status: item.status, logs: logs.join(''), images, containerId: item.container_id };
+  return { id: item.id, code: item.code ?? null, status: item.status, logs: logs.join(''), images, containerId: item.container_id ?? runContainerId };
 }
 
 export function toCitation(annotation: unknown): FileCitation | undefined {
@@ -137,7 +141,7 @@ export function parseRunResult(raw: unknown, extra: { containerId: string; recov
     const type = typeOf(item);
     if (type === 'code_interpreter_call') {
       const call = CodeInterpreterCallSchema.safeParse(item);
-      if (call.success) codeCalls.push(toCodeCall(call.data));
+      if (call.success) codeCalls.push(toCodeCall(call.data, extra.containerId));
       continue;
     }
     if (type !== 'message') continue;

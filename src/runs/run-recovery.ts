@@ -127,7 +127,7 @@ export class RunRecovery {
             const detail = (event as { response?: { error?: { message?: string } }; message?: string }).response?.error?.message ?? (event as { message?: string }).message;
             throw new RunFailedError(`The run failed: ${detail ?? event.type}.`);
           }
-          const mapped = toRunEvent(event as unknown as Parameters<typeof toRunEvent>[0]);
+          const mapped = toRunEvent(event as unknown as Parameters<typeof toRunEvent>[0], containerId);
           if (mapped) {
             yielded = true;
             yield mapped;

@@ -1,6 +1,7 @@
 // The main job, offline: analyse a CSV with Code Interpreter, save the chart and the totals, and
 // show what happens when the container expires between two questions. Runs against the built-in
-// simulator, so it needs no API key and no network:  npm run demo [-- --out DIR]
+// simulator, so it needs no API key and no network, and its answers are simulated (not from a
+// model):  npm run demo [-- --out DIR]. Re-running it replaces the files it saved before.
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import OpenAI from 'openai';
@@ -31,14 +32,14 @@ session
 async function ask(question: string): Promise<RunResult> {
   console.log(`\n\x1b[1m> ${question}\x1b[0m`);
   const result = await session.run(question);
-  console.log(`\n${result.text}\n`);
+  console.log(`\n[simulated answer: offline demo, not from a model]\n${result.text}\n`);
   for (const call of result.codeCalls) {
     console.log('--- code ---');
     console.log(call.code);
     console.log('--- logs ---');
     console.log(call.logs.trimEnd());
   }
-  for (const path of await session.saveAll(result, out)) log(`saved ${path}`);
+  for (const path of await session.saveAll(result, out, { overwrite: true })) log(`saved ${path}`);
   if (result.recovered) log('this answer needed a new container: files were restored, Python state was reset');
   return result;
 }

@@ -36,11 +36,12 @@ export class ContainerExpiredError extends CodeInterpreterError {
 export class RetriesExhaustedError extends CodeInterpreterError {
   readonly attempts: number;
   constructor(operation: string, attempts: number, options: { cause: unknown }) {
-    super(
-      `${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(options.cause)}. ` +
-        'Raise `retry.retries` or `retry.maxTimeoutMs`, or lower the request rate.',
-      options,
-    );
+    const status = (options.cause as { status?: unknown } | null | undefined)?.status;
+    const advice =
+      typeof status === 'number'
+        ? 'Raise `retry.retries` or `retry.maxTimeoutMs`, or lower the request rate.'
+        : "The API could not be reached: check the network connection and the client's `baseURL` (OPENAI_BASE_URL); raise `retry.retries` to keep trying longer.";
+    super(`${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(options.cause).replace(/\.+$/, '')}. ${advice}`, options);
     this.attempts = attempts;
   }
 }

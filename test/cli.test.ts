@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT, main } from '../src/cli/main.js';
+import { EXIT, SIMULATED_NOTE, main } from '../src/cli/main.js';
+import { formatBytes } from '../src/cli/progress.js';
 import { createSimulator } from '../src/testing/index.js';
 
 const SALES = fileURLToPath(new URL('../examples/data/sales.csv', import.meta.url));
@@ -31,7 +32,7 @@ describe('code-interpreter CLI', () => {
   it('documents every flag in --help', async () => {
     const { code, stdout } = await cli('run', '--help');
     expect(code).toBe(EXIT.ok);
-    for (const flag of ['--file <path>', '--out <dir>', '--model <model>', '--memory <limit>', '--offline', '--json', '--instructions <text>']) {
+    for (const flag of ['--file <path>', '--out <dir>', '--model <model>', '--memory <limit>', '--offline', '--overwrite', '--retries <n>', '--json', '--instructions <text>']) {
       expect(stdout).toContain(flag);
     }
     expect(stdout).toContain('Exit codes: 0 success, 1 the run failed, 2 bad usage.');
@@ -41,22 +42,26 @@ describe('code-interpreter CLI', () => {
     const out = await mkdtemp(join(tmpdir(), 'cli-'));
     const { code, stdout } = await cli('run', 'Total revenue by region', '--file', SALES, '--out', out, '--offline');
     expect(code).toBe(EXIT.ok);
-    expect(stdout).toContain('Answer:\nTotal revenue by region in sales.csv: West 1140');
+    expect(stdout).toContain(`Answer (${SIMULATED_NOTE}):\nTotal revenue by region in sales.csv: West 1140`);
     expect(stdout).toContain('Code (call 1 of 1, completed):\nimport pandas as pd');
     expect(stdout).toContain('Logs:\nregion  revenue\nWest    1140');
-    expect(stdout).toContain(`saved ${join(out, 'revenue_by_region.svg')}`);
+    expect(stdout).toContain(`Saved files:\n  ${join(out, 'revenue_by_region.svg')}  (revenue_by_region.svg)`);
+    expect(stdout.split(join(out, 'revenue_by_region.svg')).length - 1).toBe(1); // each path printed once
     expect((await readdir(out)).sort()).toEqual(['revenue_by_region.csv', 'revenue_by_region.svg']);
     expect(await readFile(join(out, 'revenue_by_region.csv'), 'utf8')).toContain('West,1140');
   });
 
-  it('goes offline by itself without OPENAI_API_KEY, and says so', async () => {
+  it('never answers offline unless asked: without OPENAI_API_KEY it exits 2 and says how to go on', async () => {
     const saved = process.env.OPENAI_API_KEY;
     delete process.env.OPENAI_API_KEY;
     try {
       const out = await mkdtemp(join(tmpdir(), 'cli-'));
-      const { code, stderr } = await cli('run', 'units by product', '-f', SALES, '-o', out);
-      expect(code).toBe(EXIT.ok);
-      expect(stderr).toContain('OPENAI_API_KEY is not set: running offline');
+      const { code, stdout, stderr } = await cli('run', 'units by product', '-f', SALES, '-o', out);
+      expect(code).toBe(EXIT.usage);
+      expect(stdout).toBe('');
+      expect(stderr).toContain('OPENAI_API_KEY is not set');
+      expect(stderr).toContain('--offline');
+      expect(await readdir(out)).toEqual([]);
     } finally {
       if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
     }
@@ -72,6 +77,39 @@ describe('code-interpreter CLI', () => {
     expect(result.codeCalls).toHaveLength(1);
     expect(result.raw).toBeUndefined();
     expect(result.offline).toBe(true);
+    expect((result as { note?: string }).note).toBe(SIMULATED_NOTE);
+  });
+
+  it('--overwrite replaces earlier files; without it a re-run numbers the new ones', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'cli-'));
+    for (let i = 0; i < 2; i++) expect((await cli('run', 'Total revenue by region', '-f', SALES, '-o', out, '--offline', '--overwrite')).code).toBe(EXIT.ok);
+    expect((await readdir(out)).sort()).toEqual(['revenue_by_region.csv', 'revenue_by_region.svg']);
+    expect((await cli('run', 'Total revenue by region', '-f', SALES, '-o', out, '--offline')).code).toBe(EXIT.ok);
+    expect((await readdir(out)).sort()).toEqual(['revenue_by_region (1).csv', 'revenue_by_region (1).svg', 'revenue_by_region.csv', 'revenue_by_region.svg']);
+  });
+
+  it('an unreachable API: exit 1, names OPENAI_BASE_URL and --offline, no library option names', async () => {
+    const saved = { key: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL };
+    process.env.OPENAI_API_KEY = 'sk-test-cli';
+    process.env.OPENAI_BASE_URL = 'http://127.0.0.1:1/v1';
+    try {
+      const { code, stderr } = await cli('run', 'hello', '--retries', '1');
+      expect(code).toBe(EXIT.failed);
+      expect(stderr).toMatch(/^error: could not reach the OpenAI API at http:\/\/127\.0\.0\.1:1\/v1 \(OPENAI_BASE_URL\): .*Check the network connection and OPENAI_BASE_URL, or run with --offline/);
+      expect(stderr).not.toContain('..');
+      expect(stderr).not.toContain('retry.');
+    } finally {
+      for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['OPENAI_BASE_URL', saved.url]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
+  it('shows small files in bytes and KiB, large ones in MiB', () => {
+    expect(formatBytes(555)).toBe('555 B');
+    expect(formatBytes(2048)).toBe('2.0 KiB');
+    expect(formatBytes(5 * 1024 * 1024)).toBe('5.0 MiB');
   });
 
   it('exits 2 on bad usage and 1 when the run fails', async () => {
@@ -81,10 +119,11 @@ describe('code-interpreter CLI', () => {
     expect((await cli('nonsense')).code).toBe(EXIT.usage);
     const missing = await cli('run', 'x', '--file', '/no/such.csv', '--offline');
     expect(missing.code).toBe(EXIT.usage);
-    expect(missing.stderr).toContain("no readable file at '/no/such.csv'");
+    expect(missing.stderr).toBe('error: --file /no/such.csv: no such file; give the path of a file to upload.\n');
+    expect((await cli('run', 'x', '--retries', 'many', '--offline')).code).toBe(EXIT.usage);
     const blankModel = await cli('run', 'x', '--offline', '--model', ' ');
     expect(blankModel.code).toBe(EXIT.usage);
-    expect(blankModel.stderr).toContain('`model`');
+    expect(blankModel.stderr).toContain('--model: ');
   });
 
   it('exits 1 when the API refuses the run, saying why', async () => {
@@ -97,7 +136,7 @@ describe('code-interpreter CLI', () => {
       sim.fail({ path: '/responses', status: 400, body: { error: { message: 'The model `nope` does not exist.', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } } });
       const { code, stderr } = await cli('run', 'hello', '--model', 'nope');
       expect(code).toBe(EXIT.failed);
-      expect(stderr).toBe('error: 400 The model `nope` does not exist.\n');
+      expect(stderr).toBe('error: 400 The model `nope` does not exist. Choose another model with --model.\n');
       expect([...sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true); // cleaned up
     } finally {
       for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['OPENAI_BASE_URL', saved.url]] as const) {

@@ -1,16 +1,19 @@
-// Starts the example backend. With OPENAI_API_KEY set it talks to OpenAI; without it, to the
-// built-in simulator.  node examples/express-backend/server.ts   (after npm run build)
+// Starts the example backend:  npm run example:express            (talks to OpenAI: OPENAI_API_KEY)
+//                             npm run example:express -- --offline (the built-in simulator: simulated answers)
 import OpenAI from 'openai';
 import { createSimulator } from 'code-interpreter-session/testing';
 import { createApp } from './app.ts';
 
 let client: OpenAI;
-if (process.env.OPENAI_API_KEY) {
+if (process.argv.includes('--offline')) {
+  const simulator = await createSimulator().listen();
+  console.log(`--offline: answers come from the built-in simulator at ${simulator.url} (simulated, not from a model)`);
+  client = new OpenAI({ apiKey: 'sk-offline', baseURL: simulator.url });
+} else if (process.env.OPENAI_API_KEY) {
   client = new OpenAI();
 } else {
-  const simulator = await createSimulator().listen();
-  console.log(`OPENAI_API_KEY is not set: using the simulator at ${simulator.url}`);
-  client = new OpenAI({ apiKey: 'sk-offline', baseURL: simulator.url });
+  console.error('OPENAI_API_KEY is not set: set it to use the API, or run `npm run example:express -- --offline` for the simulator.');
+  process.exit(2);
 }
 const { app } = createApp({ client, model: process.env.OPENAI_MODEL ?? 'gpt-5' });
 const port = Number(process.env.PORT ?? 3000);

@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import OpenAI from 'openai';
 import { CodeInterpreterSession } from '../session.js';
-import { CodeInterpreterError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { RunResult } from '../runs/result.js';
+import { cliErrorMessage, UsageError } from './messages.js';
 import { startOfflineServer } from './offline.js';
 import { progressBar } from './progress.js';
 
@@ -23,20 +25,40 @@ interface RunFlags {
   offline?: boolean;
   json?: boolean;
   instructions?: string;
+  overwrite?: boolean;
+  retries: number;
 }
+
+/** What the offline answers are, said in the output itself (not only on stderr). */
+export const SIMULATED_NOTE = 'offline: simulated answer from the built-in simulator, not from a model';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function printHuman(result: RunResult, saved: string[], out: NodeJS.WriteStream): void {
-  const lines: string[] = ['Answer:', result.text, ''];
+function retriesFlag(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 10) throw new InvalidArgumentError('give a whole number from 0 to 10');
+  return n;
+}
+
+/** Every `--file` is a readable regular file, checked before anything is sent. */
+async function checkFiles(paths: readonly string[]): Promise<void> {
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (!info) throw new UsageError(`--file ${path}: no such file; give the path of a file to upload.`);
+    if (!info.isFile()) throw new UsageError(`--file ${path}: not a regular file; give the path of a file to upload.`);
+  }
+}
+
+function printHuman(result: RunResult, saved: string[], offline: boolean, out: NodeJS.WriteStream): void {
+  const lines: string[] = offline ? [`Answer (${SIMULATED_NOTE}):`, result.text, ''] : ['Answer:', result.text, ''];
   result.codeCalls.forEach((call, i) => {
     lines.push(`Code (call ${i + 1} of ${result.codeCalls.length}, ${call.status}):`, call.code ?? '(no code)', '');
     if (call.logs) lines.push('Logs:', call.logs.trimEnd(), '');
     if (call.images.length) lines.push(`Images: ${call.images.length} (inline)`, '');
   });
   if (result.files.length) {
-    lines.push('Files:');
-    result.files.forEach((file, i) => lines.push(`  ${file.filename} -> ${saved[i] ?? '(not saved)'}`));
+    lines.push('Saved files:');
+    result.files.forEach((file, i) => lines.push(`  ${saved[i] ?? '(not saved)'}  (${file.filename})`));
     lines.push('');
   }
   if (result.recovered) lines.push('(The container had expired and was re-created during this run.)', '');
@@ -44,14 +66,22 @@ function printHuman(result: RunResult, saved: string[], out: NodeJS.WriteStream)
 }
 
 async function runCommand(prompt: string, flags: RunFlags, io: CliIO): Promise<number> {
-  const offline = flags.offline === true || !process.env.OPENAI_API_KEY;
-  if (offline && !flags.offline) io.stderr.write('OPENAI_API_KEY is not set: running offline against the built-in simulator (use --offline to say so, or set the key).\n');
+  const offline = flags.offline === true;
+  if (!offline && !process.env.OPENAI_API_KEY) {
+    throw new UsageError(
+      'OPENAI_API_KEY is not set. Set it to use the API (export OPENAI_API_KEY=sk-...), ' +
+        'or pass --offline to run against the built-in simulator (simulated answers, no network).',
+    );
+  }
+  await checkFiles(flags.file);
   const local = offline ? await startOfflineServer() : undefined;
   const client = local ? new OpenAI({ apiKey: 'sk-offline', baseURL: local.server.url }) : new OpenAI();
   const showProgress = !flags.json && io.stdout.isTTY === true;
   const session = new CodeInterpreterSession({
     client,
     model: flags.model,
+    // A command line fails fast: a few retries with short waits (the server's retry-after still wins).
+    retry: flags.retries === 0 ? false : { retries: flags.retries, maxTimeoutMs: 4_000 },
     ...(flags.instructions !== undefined && { instructions: flags.instructions }),
     ...(flags.memory && { container: { memoryLimit: flags.memory } }),
   });
@@ -65,15 +95,14 @@ async function runCommand(prompt: string, flags: RunFlags, io: CliIO): Promise<n
     const saved: string[] = [];
     for (const file of result.files) {
       const bar = progressBar(io.stderr, `saving ${file.filename}`);
-      saved.push(await session.saveFile(file, flags.out, showProgress ? { onProgress: bar.update } : {}));
+      saved.push(await session.saveFile(file, flags.out, { overwrite: flags.overwrite === true, ...(showProgress && { onProgress: bar.update }) }));
       if (showProgress) bar.done();
     }
     if (flags.json) {
       const { raw: _raw, ...rest } = result;
-      io.stdout.write(`${JSON.stringify({ ...rest, saved, offline }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ ...rest, saved, offline, ...(offline && { note: SIMULATED_NOTE }) }, null, 2)}\n`);
     } else {
-      printHuman(result, saved, io.stdout);
-      for (const path of saved) io.stdout.write(`saved ${path}\n`);
+      printHuman(result, saved, offline, io.stdout);
     }
     return EXIT.ok;
   } finally {
@@ -102,13 +131,17 @@ export function buildProgram(io: CliIO = { stdout: process.stdout, stderr: proce
     .option('-m, --model <model>', 'the model to use', 'gpt-5')
     .addOption(new Option('--memory <limit>', 'container memory').choices(['1g', '4g', '16g', '64g']))
     .option('-i, --instructions <text>', 'system instructions for the model')
-    .option('--offline', 'use the built-in simulator instead of the API (automatic when OPENAI_API_KEY is unset)')
+    .option('--offline', 'use the built-in simulator instead of the API: simulated answers, no key, no network')
+    .option('--overwrite', 'replace files of the same name in --out (default: save as "name (1).ext")')
+    .option('--retries <n>', 'retries of a failed request (0-10)', retriesFlag, 3)
     .option('--json', 'print one machine-readable JSON result instead of text')
     .addHelpText(
       'after',
-      '\nExit codes: 0 success, 1 the run failed, 2 bad usage.\n\nExamples:\n' +
+      '\nEnvironment: OPENAI_API_KEY (required unless --offline), OPENAI_BASE_URL (optional).\n' +
+        'Exit codes: 0 success, 1 the run failed, 2 bad usage.\n\nExamples:\n' +
         '  code-interpreter run "Total revenue by region" --file sales.csv\n' +
-        '  code-interpreter run "Plot units by product" -f sales.csv --out charts --json\n',
+        '  code-interpreter run "Plot units by product" -f sales.csv --out charts --overwrite --json\n' +
+        '  code-interpreter run "Total revenue by region" -f sales.csv --offline   # no key needed\n',
     )
     .action(async (prompt: string, flags: RunFlags) => {
       if (prompt.trim() === '') throw new InvalidArgumentError('the prompt is empty');
@@ -133,11 +166,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (error instanceof InvalidArgumentError || (error instanceof CodeInterpreterError && error.name === 'InvalidOptionsError')) {
-      io.stderr.write(`error: ${error.message}\n`);
-      return EXIT.usage;
-    }
-    io.stderr.write(`error: ${describeError(error)}\n`);
-    return EXIT.failed;
+    const { message, usage } = cliErrorMessage(error, { baseURL: process.env.OPENAI_BASE_URL });
+    io.stderr.write(`error: ${message}\n`);
+    return usage ? EXIT.usage : EXIT.failed;
   }
 }

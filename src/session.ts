@@ -176,7 +176,13 @@ export class CodeInterpreterSession implements AsyncDisposable {
     await this.begin('run');
     const signal = combineSignals(opts.signal, opts.timeoutMs);
     for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-    const result = await this.runs.run(input, opts, signal);
+    const prepared = await this.files.prepareInput(input, signal);
+    let result: RunResult | undefined;
+    try {
+      result = await this.runs.run(prepared.input, opts, signal);
+    } finally {
+      await this.files.trackInputFiles(prepared.files, result?.containerId);
+    }
     await this.afterRun(result, signal);
     return result;
   }
@@ -186,9 +192,19 @@ export class CodeInterpreterSession implements AsyncDisposable {
     await this.begin('stream');
     const signal = combineSignals(opts.signal, opts.timeoutMs);
     for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-    for await (const event of this.runs.stream(input, opts, signal)) {
-      if (event.type === 'result') await this.afterRun(event.result, signal);
-      yield event;
+    const prepared = await this.files.prepareInput(input, signal);
+    let containerId: string | undefined;
+    try {
+      for await (const event of this.runs.stream(prepared.input, opts, signal)) {
+        if (event.type === 'result') {
+          containerId = event.result.containerId;
+          await this.files.trackInputFiles(prepared.files, containerId);
+          await this.afterRun(event.result, signal);
+        }
+        yield event;
+      }
+    } finally {
+      if (containerId === undefined) await this.files.trackInputFiles(prepared.files, undefined);
     }
   }
 

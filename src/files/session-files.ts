@@ -4,6 +4,8 @@ import type { TypedEmitter } from '../events.js';
 import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
+import type { RunInput } from '../runs/conversation.js';
+import { prepareInputFiles } from './input-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
 import { prepareUpload, type ProgressListener } from './upload-source.js';
 
@@ -58,6 +60,14 @@ export class SessionFiles {
   }
 
   async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
+    const file = await this.create(source, opts);
+    await this.track(file, opts.signal);
+    this.deps.events.emit('file.uploaded', { file });
+    return file;
+  }
+
+  /** Sends a file to the Files API (owned by the session) without tracking or attaching it. */
+  private async create(source: UploadSource, opts: UploadOptions): Promise<SessionFile> {
     const { runner } = this.deps;
     const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
     const created = await runner.send(
@@ -67,15 +77,19 @@ export class SessionFiles {
     );
     runner.stats.uploads++;
     opts.onProgress?.({ bytes: created.bytes, totalBytes: created.bytes });
-    const file: SessionFile = { fileId: created.id, filename: created.filename || prepared.filename, bytes: created.bytes, origin: 'upload', owned: true };
-    await this.track(file, opts.signal);
-    this.deps.events.emit('file.uploaded', { file });
-    return file;
+    return { fileId: created.id, filename: created.filename || prepared.filename, bytes: created.bytes, origin: 'upload', owned: true };
   }
 
   async attachFile(fileId: string, signal?: AbortSignal): Promise<SessionFile> {
     const existing = this.tracked.find((f) => f.fileId === fileId);
     if (existing) return existing;
+    const file = await this.describe(fileId, signal);
+    await this.track(file, signal);
+    return file;
+  }
+
+  /** An existing Files API file as an attached (not owned) session file; `FileNotFoundError` when there is none. */
+  async describe(fileId: string, signal?: AbortSignal): Promise<SessionFile> {
     const info = await this.deps.runner
       .send('files.retrieve', (client, s) => client.files.retrieve(fileId, s ? { signal: s } : undefined), { signal })
       .catch((error: unknown) => {
@@ -84,9 +98,44 @@ export class SessionFiles {
         }
         throw error;
       });
-    const file: SessionFile = { fileId, filename: info.filename, bytes: info.bytes, origin: 'attached', owned: false };
-    await this.track(file, signal);
-    return file;
+    return { fileId, filename: info.filename, bytes: info.bytes, origin: 'attached', owned: false };
+  }
+
+  /**
+   * The run's input files ({@link prepareInputFiles}): `file_id` parts are looked up and
+   * `file_data` parts uploaded; the input to send comes back with `file_data` replaced by `file_id`.
+   * Track the files with {@link trackInputFiles} once the run's request went out.
+   */
+  prepareInput(input: RunInput, signal: AbortSignal | undefined): Promise<{ input: RunInput; files: SessionFile[] }> {
+    return prepareInputFiles(
+      input,
+      {
+        isTracked: (fileId) => this.tracked.some((f) => f.fileId === fileId),
+        describe: (fileId, s) => this.describe(fileId, s),
+        uploadBytes: async (bytes, filename, s) => {
+          const file = await this.create(bytes, { filename, ...(s && { signal: s }) });
+          this.deps.events.emit('file.uploaded', { file });
+          return file;
+        },
+      },
+      signal,
+    );
+  }
+
+  /**
+   * Adds a run's input files to the manifest without attaching them: the run's request put them in
+   * `containerId` (the service copies input files into the container), and every later container
+   * gets them through `file_ids`. Without `containerId` (the run failed) they are only recorded, so
+   * owned copies are still deleted by `close()` and the next container gets them.
+   */
+  async trackInputFiles(files: readonly SessionFile[], containerId: string | undefined): Promise<void> {
+    const added = files.filter((file) => !this.tracked.some((f) => f.fileId === file.fileId));
+    if (added.length === 0) return;
+    for (const file of added) {
+      this.deps.state.current.files.push(file);
+      if (containerId) this.deps.lifecycle.noteFile(containerId, file.fileId);
+    }
+    await this.deps.state.save();
   }
 
   /** Adds a file to the manifest and, when a container exists, puts it there too. */

@@ -1,0 +1,99 @@
+import type OpenAI from 'openai';
+import { InvalidOptionsError } from '../errors.js';
+import type { RunInput } from '../runs/conversation.js';
+import type { SessionFile } from './types.js';
+
+type InputItem = OpenAI.Responses.ResponseInputItem;
+
+/** An `input_file` content part (`ResponseInputFile`), as far as this module reads it. */
+interface InputFilePart {
+  type: 'input_file';
+  file_id?: string | null;
+  file_data?: string;
+  file_url?: string;
+  filename?: string;
+  [key: string]: unknown;
+}
+
+function isInputFile(part: unknown): part is InputFilePart {
+  return typeof part === 'object' && part !== null && (part as { type?: unknown }).type === 'input_file';
+}
+
+/** Every `input_file` part of the input's messages, with where it sits (item, part). */
+function inputFileParts(input: RunInput): Array<{ item: number; part: number; value: InputFilePart }> {
+  if (typeof input === 'string') return [];
+  const found: Array<{ item: number; part: number; value: InputFilePart }> = [];
+  input.forEach((item, i) => {
+    const content = (item as { content?: unknown }).content;
+    if (!Array.isArray(content)) return;
+    content.forEach((part, j) => {
+      if (isInputFile(part)) found.push({ item: i, part: j, value: part });
+    });
+  });
+  return found;
+}
+
+/** The bytes of a `file_data` value: a `data:…;base64,` URL or bare base64. */
+export function decodeFileData(fileData: string, where: string): Uint8Array {
+  const comma = fileData.startsWith('data:') ? fileData.indexOf(',') : -1;
+  if (fileData.startsWith('data:') && (comma === -1 || !fileData.slice(0, comma).endsWith(';base64'))) {
+    throw new InvalidOptionsError('run()', [{ path: where, message: 'expected base64 data: a `data:<type>;base64,…` URL or bare base64' }]);
+  }
+  const base64 = comma === -1 ? fileData : fileData.slice(comma + 1);
+  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64.replace(/\s+/g, ''))) {
+    throw new InvalidOptionsError('run()', [{ path: where, message: 'expected base64 data: a `data:<type>;base64,…` URL or bare base64' }]);
+  }
+  return new Uint8Array(Buffer.from(base64, 'base64'));
+}
+
+/** What the session does with the files a run's input hands the model. */
+export interface InputFileHooks {
+  /** Whether the session tracks this Files API id already. */
+  isTracked(fileId: string): boolean;
+  /** A Files API file's details (`FileNotFoundError` when there is none). */
+  describe(fileId: string, signal: AbortSignal | undefined): Promise<SessionFile>;
+  /** Uploads inline bytes to the Files API (owned by the session); not attached to the container. */
+  uploadBytes(bytes: Uint8Array, filename: string, signal: AbortSignal | undefined): Promise<SessionFile>;
+}
+
+/**
+ * Files in a run's input (`input_file` parts), made to survive re-creation of the container:
+ * - `file_id`: the service copies the file into the container for the run; the session tracks the id
+ *   (as an attached file, not owned: `close()` does not delete it) so a re-created container gets it.
+ *   A new id is looked up first (one `files.retrieve`): an unknown id fails before the run is sent.
+ * - `file_data`: uploaded once to the Files API (owned: `close()` deletes it), and the part is sent as
+ *   `file_id` instead, so the container gets one copy and a re-created container gets it back.
+ * - `file_url`: sent as given and not tracked (the library does not fetch URLs on your behalf): the
+ *   file is in the container for that run only.
+ * Returns the input to send (the caller's input when nothing changed) and the files to track.
+ */
+export async function prepareInputFiles(input: RunInput, hooks: InputFileHooks, signal: AbortSignal | undefined): Promise<{ input: RunInput; files: SessionFile[] }> {
+  const parts = inputFileParts(input);
+  if (parts.length === 0) return { input, files: [] };
+  const files: SessionFile[] = [];
+  const seen = new Set<string>();
+  const rewritten = new Map<string, InputFilePart>(); // "item/part" -> replacement
+  for (const { item, part, value } of parts) {
+    if (typeof value.file_id === 'string' && value.file_id !== '') {
+      const fileId = value.file_id;
+      if (seen.has(fileId) || hooks.isTracked(fileId)) continue;
+      seen.add(fileId);
+      files.push({ ...(await hooks.describe(fileId, signal)), origin: 'attached', owned: false });
+    } else if (typeof value.file_data === 'string') {
+      const where = `input[${item}].content[${part}].file_data`;
+      const bytes = decodeFileData(value.file_data, where);
+      const filename = typeof value.filename === 'string' && value.filename.trim() !== '' ? value.filename : 'input.bin';
+      const uploaded = await hooks.uploadBytes(bytes, filename, signal);
+      files.push(uploaded);
+      const { file_data: _data, ...rest } = value;
+      rewritten.set(`${item}/${part}`, { ...rest, file_id: uploaded.fileId });
+    }
+  }
+  if (rewritten.size === 0 || typeof input === 'string') return { input, files };
+  const copy = input.map((item, i) => {
+    const content = (item as { content?: unknown }).content;
+    if (!Array.isArray(content) || !content.some((_p, j) => rewritten.has(`${i}/${j}`))) return item;
+    return { ...item, content: content.map((p: unknown, j) => rewritten.get(`${i}/${j}`) ?? p) } as InputItem;
+  });
+  return { input: copy, files };
+}

@@ -64,6 +64,19 @@ function env(): NodeJS.ProcessEnv {
 }
 
 describe('documentation code blocks run as written', () => {
+  it('the TypeScript blocks type-check against the built package, as a user compiles them', { timeout: 120_000 }, async () => {
+    const dir = join(SNIPPETS, 'typecheck');
+    await mkdir(dir, { recursive: true });
+    const files = runnable.filter((b) => b.lang === 'ts').map((b) => join(dir, `${b.where.replace(/[^A-Za-z0-9]+/g, '-')}.ts`));
+    await Promise.all(runnable.filter((b) => b.lang === 'ts').map((b, i) => writeFile(files[i]!, b.code)));
+    // A user's strict NodeNext project: `code-interpreter-session` resolves to dist/ through "exports".
+    const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+    const args = ['--ignoreConfig', '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2023', '--lib', 'es2023,esnext.disposable,dom', '--types', 'node', '--skipLibCheck', ...files];
+    await run(process.execPath, [tsc, ...args], { cwd: ROOT, timeout: 110_000 }).catch((error) => {
+      throw new Error(`documentation blocks do not type-check:\n${error.stdout ?? ''}${error.stderr ?? error.message}`);
+    });
+  });
+
   it('finds the blocks, and every one is runnable or marked as a fragment', () => {
     expect(runnable.length).toBeGreaterThan(3);
     // Only ts, js and sh blocks can run here: a block in another language must be a fragment.

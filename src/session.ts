@@ -18,6 +18,8 @@ import { RETRY_DEFAULTS } from './retry/policy.js';
 import { RequestRunner, emptyStats, type SessionStats } from './retry/request-runner.js';
 import { RunRecovery } from './runs/run-recovery.js';
 import { Conversation, type RunInput } from './runs/conversation.js';
+import { HistoryLedger } from './runs/history.js';
+import { createSessionFetch, type SessionFetch } from './transport/session-fetch.js';
 import type { RunEvent } from './runs/events.js';
 import type { RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
@@ -51,6 +53,26 @@ export interface CloseOptions {
 export class CodeInterpreterSession implements AsyncDisposable {
   /** The session id (`sessionId`, or a generated UUID). */
   readonly id: string;
+
+  /**
+   * A `fetch` that gives any OpenAI client the session's guarantees:
+   * `new OpenAI({ fetch: session.fetch })`, `createOpenAI({ fetch: session.fetch })`.
+   *
+   * - Every request takes a slot from the session's rate limiter when it is sent and is retried
+   *   with the session's retry policy (so give the client `maxRetries: 0`).
+   * - A `code_interpreter` tool in a Responses request whose container is
+   *   {@link SESSION_CONTAINER}, `{ type: "auto" }` (its `file_ids` are attached to the session) or
+   *   a container of this session is bound to the session's container, created on first need.
+   * - When that container has expired, it is re-created with its files and the request is sent
+   *   once more with the new id; history that names the dead container (`code_interpreter_call`
+   *   items, `item_reference`s to them, a `previous_response_id` chain this session has seen) is
+   *   rewritten: stale code calls dropped, the chain expanded into explicit items, and a note tells
+   *   the model its files were restored and its Python state reset.
+   *
+   * Otherwise requests and answers pass through unchanged: the client sees what it would have
+   * seen, except that it stops failing.
+   */
+  readonly fetch: SessionFetch;
 
   private readonly options: SessionOptions;
   private readonly events = new TypedEmitter();
@@ -109,9 +131,20 @@ export class CodeInterpreterSession implements AsyncDisposable {
       state: this.state,
       onActivity: () => this.keepAlive?.noteContainerActivity(),
     });
+    const ledger = new HistoryLedger();
+    this.events.on('container.expired', ({ containerId }) => ledger.noteDead(containerId));
+    this.fetch = createSessionFetch({
+      runner: this.runner,
+      lifecycle: this.lifecycle,
+      ledger,
+      begin: () => this.begin('fetch'),
+      attachFile: (fileId, signal) => this.files.attachFile(fileId, signal),
+      restoredFilenames: () => this.files.tracked.map((f) => f.filename),
+    });
     this.runs = new RunRecovery({
       runner: this.runner,
       lifecycle: this.lifecycle,
+      ledger,
       conversation: new Conversation(this.state),
       state: this.state,
       model: this.options.model,

@@ -4,7 +4,8 @@ import { expirySignal } from '../container/expiry.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
-import type { Conversation, RunInput } from './conversation.js';
+import { restoredNote, type Conversation, type RunInput } from './conversation.js';
+import { rewriteHistory, withNote, type HistoryLedger } from './history.js';
 import { toRunEvent, type RunEvent } from './events.js';
 import { buildRunRequest, type RunOptions } from './request.js';
 import { parseRunResult, type RunResult } from './result.js';
@@ -14,6 +15,29 @@ export class StreamInterruptedError extends CodeInterpreterError {}
 
 /** The run ended without a usable response (`response.failed`, an `error` event). */
 export class RunFailedError extends CodeInterpreterError {}
+
+/**
+ * What a failed Responses request in `containerId` meant: the container expired (it is re-created,
+ * files restored: `recreated`), or the history named a dead container (`staleHistory`: a chain or
+ * items must be rewritten; the current container is re-created too when it is the dead one).
+ * Undefined when the failure is neither. Shared by `run()`/`stream()` and `session.fetch`.
+ */
+export async function recoverResponseFailure(
+  lifecycle: ContainerLifecycle,
+  error: unknown,
+  containerId: string,
+  signal: AbortSignal | undefined,
+): Promise<{ recreated: boolean; staleHistory: boolean } | undefined> {
+  const verdict = expirySignal(error, 'response', containerId);
+  if (verdict === 'stale-chain') {
+    // The history's container is dead; the current one may be too (it is when they are the same).
+    if (!(await lifecycle.isExpiry(error, 'container-file', containerId, signal))) return { recreated: false, staleHistory: true };
+  } else if (!(await lifecycle.isExpiry(error, 'response', containerId, signal))) {
+    return undefined; // not ours to recover
+  }
+  await lifecycle.recover(containerId, describeError(error), signal);
+  return { recreated: true, staleHistory: verdict === 'stale-chain' };
+}
 
 interface Attempt {
   containerId: string;
@@ -31,24 +55,40 @@ export class RunRecovery {
       runner: RequestRunner;
       lifecycle: ContainerLifecycle;
       conversation: Conversation;
+      /** Items and responses seen, to recognise history that names a dead container. */
+      ledger: HistoryLedger;
       state: StateHolder;
       model: string;
       instructions: string | undefined;
     },
   ) {}
 
-  private async prepare(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): Promise<Attempt> {
+  private async prepare(input: RunInput, opts: RunOptions, attempt: number, signal: AbortSignal | undefined): Promise<Attempt> {
     const containerId = await this.deps.lifecycle.ensure(signal);
     const turn = this.deps.conversation.prepare(input, containerId, opts.newConversation ?? false);
     const body = buildRunRequest({
       model: this.deps.model,
       instructions: this.deps.instructions,
-      input: turn.input,
+      input: this.withoutStaleItems(turn.input, turn.replayed, containerId, attempt),
       containerId,
       previousResponseId: turn.previousResponseId,
       opts,
     });
     return { containerId, body };
+  }
+
+  /**
+   * Items of the caller's input that name a dead container (`code_interpreter_call`,
+   * `item_reference` to one) are dropped: before the first attempt those of containers known to be
+   * gone, on the retry after a refusal every one not of the live container.
+   */
+  private withoutStaleItems(input: RunInput, replayed: boolean, containerId: string, attempt: number): RunInput {
+    if (typeof input === 'string') return input;
+    const { items, dropped } = rewriteHistory(input, { liveContainerId: containerId, ledger: this.deps.ledger, mode: attempt === 0 ? 'known-dead' : 'not-live' });
+    if (dropped === 0) return input;
+    // A replayed conversation already carries the note.
+    const noted = replayed ? items : withNote(items, restoredNote(this.deps.state.current.files.map((f) => f.filename)));
+    return noted as OpenAI.Responses.ResponseInputItem[];
   }
 
   /**
@@ -64,20 +104,13 @@ export class RunRecovery {
 
   /** Recovers from an expiry or a dead chain: true when a new container was made, undefined when it is neither. */
   private async recover(error: unknown, containerId: string, signal: AbortSignal | undefined): Promise<boolean | undefined> {
-    const { lifecycle, conversation } = this.deps;
-    const verdict = expirySignal(error, 'response', containerId);
-    if (verdict === 'stale-chain') {
-      conversation.markChainDead();
-      // The chain's container is dead; the current one may be too (it is when they are the same).
-      if (!(await lifecycle.isExpiry(error, 'container-file', containerId, signal))) return false;
-    } else if (!(await lifecycle.isExpiry(error, 'response', containerId, signal))) {
-      return undefined; // not ours to recover
-    }
-    await lifecycle.recover(containerId, describeError(error), signal);
-    return true;
+    const outcome = await recoverResponseFailure(this.deps.lifecycle, error, containerId, signal);
+    if (outcome?.staleHistory) this.deps.conversation.markChainDead();
+    return outcome?.recreated;
   }
 
-  private async finish(input: RunInput, raw: unknown, containerId: string, recovered: boolean, newConversation: boolean): Promise<RunResult> {
+  private async finish(input: RunInput, body: Attempt['body'], raw: unknown, containerId: string, recovered: boolean, newConversation: boolean): Promise<RunResult> {
+    this.deps.ledger.noteResponse(raw, body.input, containerId);
     const result = parseRunResult(raw, { containerId, recovered });
     await this.deps.conversation.record(input, result, newConversation);
     return result;
@@ -87,11 +120,11 @@ export class RunRecovery {
     await this.deps.state.reload(); // the conversation may have moved on in another process
     let recovered = false;
     for (let attempt = 0; ; attempt++) {
-      const { containerId, body } = await this.prepare(input, opts, signal);
+      const { containerId, body } = await this.prepare(input, opts, attempt, signal);
       try {
         const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal });
         this.deps.lifecycle.noteActivity();
-        return await this.finish(input, raw, containerId, recovered, opts.newConversation ?? false);
+        return await this.finish(input, body, raw, containerId, recovered, opts.newConversation ?? false);
       } catch (error) {
         recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
       }
@@ -102,7 +135,7 @@ export class RunRecovery {
     await this.deps.state.reload();
     let recovered = false;
     for (let attempt = 0; ; attempt++) {
-      const { containerId, body } = await this.prepare(input, opts, signal);
+      const { containerId, body } = await this.prepare(input, opts, attempt, signal);
       let yielded = false;
       let stream: Awaited<ReturnType<OpenAI['responses']['create']>> & AsyncIterable<{ type: string }>;
       try {
@@ -119,7 +152,7 @@ export class RunRecovery {
       try {
         for await (const event of stream) {
           if (event.type === 'response.completed' || event.type === 'response.incomplete') {
-            const result = await this.finish(input, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false);
+            const result = await this.finish(input, body, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false);
             yield { type: 'result', result };
             return;
           }

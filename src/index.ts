@@ -2,12 +2,11 @@
  * code-interpreter-session: dependable sessions for OpenAI's Code Interpreter.
  * @module
  */
-export { CodeInterpreterSession, type CloseOptions } from './session.js';
+export { CodeInterpreterSession, type CloseOptions, type SessionStats } from './session.js';
 export type { SessionOptions } from './options.js';
 export type { ContainerInfo, ContainerOptions, MemoryLimit, NetworkPolicy } from './container/types.js';
 export type { KeepAliveOptions } from './container/keep-alive.js';
 export type { RetryOptions } from './retry/policy.js';
-export type { SessionStats } from './retry/request-runner.js';
 export type { SessionEvents, SessionEventName, SessionListener } from './events.js';
 export type { SessionFile, ContainerFile, UploadSource } from './files/types.js';
 export type { UploadOptions } from './files/session-files.js';
@@ -33,6 +32,21 @@ export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
 export { createRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
 export type { RateLimiter, RateLimiterOptions, SlidingWindowOptions } from './ratelimit/types.js';
+
+export { SessionPool } from './pool/session-pool.js';
+export {
+  PoolFullError,
+  type SessionPoolOptions,
+  type SessionPoolEvents,
+  type SessionPoolStats,
+  type PoolLease,
+  type WhenFull,
+  type EndMode,
+  type EvictionReason,
+} from './pool/types.js';
+export { DEFAULT_PRICES } from './cost/prices.js';
+export type { CostSummary, TierCost, PriceTable, PricingOptions } from './cost/types.js';
+export type { ContainerCost, ContainerEnd } from './cost/tracker.js';
 
 export { MemorySessionStore, type SessionStore, type SessionState, type TranscriptEntry } from './store/types.js';
 

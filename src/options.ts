@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import type { ContainerOptions } from './container/types.js';
 import type { KeepAliveOptions } from './container/keep-alive.js';
+import type { PricingOptions } from './cost/types.js';
 import { InvalidOptionsError } from './errors.js';
 import type { RateLimiter } from './ratelimit/types.js';
 import type { RetryOptions } from './retry/policy.js';
@@ -27,6 +28,8 @@ export interface SessionOptions {
   persistGeneratedFiles?: boolean;
   /** Where the session keeps its state (container id, files, conversation). @default in memory */
   store?: SessionStore;
+  /** Container prices for `stats.cost` and `keepAlive.maxIdleCostUsd`. @default DEFAULT_PRICES (OpenAI's from 2026-06-02) */
+  pricing?: PricingOptions;
   /** Names the session in its store; another process with the same id and store continues it. @default a random UUID */
   sessionId?: string;
 }
@@ -52,6 +55,12 @@ const ContainerOptionsSchema = z.strictObject({
     .optional(),
 });
 
+const usd = z.number({ error: 'expected a price in USD' }).nonnegative();
+const PricingSchema = z.strictObject({
+  usdPer20Minutes: z.strictObject({ '1g': usd.optional(), '4g': usd.optional(), '16g': usd.optional(), '64g': usd.optional() }).optional(),
+  minimumBilledMinutes: z.number().int().nonnegative().optional(),
+});
+
 export const SessionOptionsSchema = z.strictObject({
   client: z.custom<OpenAI>((v) => v instanceof OpenAI || (typeof v === 'object' && v !== null && 'responses' in v && 'containers' in v), {
     error: 'expected an OpenAI client (new OpenAI({ ... }))',
@@ -61,7 +70,16 @@ export const SessionOptionsSchema = z.strictObject({
     .refine((m) => m.trim() !== '', 'required: name the model for runs, e.g. "gpt-5"'),
   instructions: z.string().optional(),
   container: ContainerOptionsSchema.optional(),
-  keepAlive: z.union([z.literal(false), z.strictObject({ intervalMs: positiveMs('intervalMs').optional(), idleTimeoutMs: positiveMs('idleTimeoutMs').optional() })]).optional(),
+  keepAlive: z
+    .union([
+      z.literal(false),
+      z.strictObject({
+        intervalMs: positiveMs('intervalMs').optional(),
+        idleTimeoutMs: positiveMs('idleTimeoutMs').optional(),
+        maxIdleCostUsd: z.number({ error: 'expected a budget in USD, e.g. 0.05' }).nonnegative().optional(),
+      }),
+    ])
+    .optional(),
   rateLimiter: z.custom<RateLimiter>((v) => typeof (v as RateLimiter | undefined)?.acquire === 'function', {
     error: 'expected a RateLimiter ({ acquire() }), e.g. createRateLimiter({ limit, intervalMs })',
   }).optional(),
@@ -76,6 +94,7 @@ export const SessionOptionsSchema = z.strictObject({
     ])
     .optional(),
   persistGeneratedFiles: z.boolean().optional(),
+  pricing: PricingSchema.optional(),
   store: z.custom<SessionStore>((v) => {
     const s = v as SessionStore | undefined;
     return typeof s?.load === 'function' && typeof s.save === 'function' && typeof s.delete === 'function';

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
 import { combineSignals } from './abort.js';
+import { resolvePrices } from './cost/prices.js';
+import { CostTracker } from './cost/tracker.js';
+import type { CostSummary } from './cost/types.js';
 import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs } from './container/keep-alive.js';
 import { ContainerLifecycle } from './container/lifecycle.js';
 import type { ContainerInfo } from './container/types.js';
@@ -15,7 +18,7 @@ import { validateSessionOptions, type SessionOptions } from './options.js';
 import { defaultRateLimiter } from './ratelimit/sliding-window.js';
 import { isNotFound } from './retry/error-shape.js';
 import { RETRY_DEFAULTS } from './retry/policy.js';
-import { RequestRunner, emptyStats, type SessionStats } from './retry/request-runner.js';
+import { RequestRunner, emptyStats, type SessionStats as RequestCounters } from './retry/request-runner.js';
 import { RunRecovery } from './runs/run-recovery.js';
 import { Conversation, type RunInput } from './runs/conversation.js';
 import { HistoryLedger } from './runs/history.js';
@@ -25,6 +28,12 @@ import type { RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
 import { StateHolder } from './store/state-holder.js';
 import { MemorySessionStore } from './store/types.js';
+
+/** `session.stats`: request counters, and what the session's containers cost. */
+export interface SessionStats extends RequestCounters {
+  /** Containers made, minutes alive by memory tier, estimated USD, and what keep-alive added. */
+  cost: CostSummary;
+}
 
 /** Options of `close()`. */
 export interface CloseOptions {
@@ -76,7 +85,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   private readonly options: SessionOptions;
   private readonly events = new TypedEmitter();
-  private readonly counters: SessionStats = emptyStats();
+  private readonly counters: RequestCounters = emptyStats();
+  private readonly cost: CostTracker;
   private readonly state: StateHolder;
   private readonly runner: RequestRunner;
   private readonly lifecycle: ContainerLifecycle;
@@ -88,6 +98,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
   /** This session object's name for the store's keep-alive lease. */
   private readonly leaseHolder = `${process.pid}-${randomUUID()}`;
   private closing: Promise<void> | undefined;
+  private usedAt = Date.now();
 
   constructor(options: SessionOptions) {
     this.options = validateSessionOptions(options);
@@ -103,6 +114,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
             minTimeoutMs: given?.minTimeoutMs ?? RETRY_DEFAULTS.minTimeoutMs,
             maxTimeoutMs: given?.maxTimeoutMs ?? RETRY_DEFAULTS.maxTimeoutMs,
           };
+    this.cost = new CostTracker(resolvePrices(this.options.pricing));
     this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters);
 
     const keepAliveOptions = this.options.keepAlive;
@@ -112,7 +124,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
       events: this.events,
       options: this.options.container ?? {},
       defaultName: `code-interpreter-session-${this.id.slice(0, 36)}`,
-      onActivity: () => this.keepAlive?.noteContainerActivity(),
+      onActivity: (kind = 'work') => this.noteContainerActivity(kind),
+      cost: this.cost,
     });
     this.keepAlive =
       keepAliveOptions === false
@@ -120,7 +133,11 @@ export class CodeInterpreterSession implements AsyncDisposable {
         : new KeepAlive(
             {
               intervalMs: () => keepAliveOptions?.intervalMs ?? defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes),
-              idleTimeoutMs: keepAliveOptions?.idleTimeoutMs ?? KEEP_ALIVE_IDLE_TIMEOUT_MS,
+              idleTimeoutMs: () => {
+                const timeMs = keepAliveOptions?.idleTimeoutMs ?? KEEP_ALIVE_IDLE_TIMEOUT_MS;
+                const budget = keepAliveOptions?.maxIdleCostUsd;
+                return budget === undefined ? timeMs : Math.min(timeMs, this.cost.idleBudgetMs(this.lifecycle.containerId, budget));
+              },
             },
             (idleMs) => this.keepAliveTouch(idleMs),
           );
@@ -129,7 +146,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
       runner: this.runner,
       lifecycle: this.lifecycle,
       state: this.state,
-      onActivity: () => this.keepAlive?.noteContainerActivity(),
+      onActivity: () => this.noteContainerActivity('work'),
     });
     const ledger = new HistoryLedger();
     this.events.on('container.expired', ({ containerId }) => ledger.noteDead(containerId));
@@ -157,9 +174,19 @@ export class CodeInterpreterSession implements AsyncDisposable {
     return this.lifecycle.containerId;
   }
 
-  /** Counters since the session was made (a copy). */
+  /** Counters since the session was made, and the cost of its containers so far (a copy). */
   get stats(): Readonly<SessionStats> {
-    return { ...this.counters };
+    return { ...this.counters, cost: this.cost.summary() };
+  }
+
+  /** When a method of the session was last called (epoch ms); a pool closes sessions idle past its `idleMs`. */
+  get lastUsedAt(): number {
+    return this.usedAt;
+  }
+
+  /** Whether `close()` has been called. */
+  get closed(): boolean {
+    return this.closing !== undefined;
   }
 
   /** The files the session tracks and restores into every new container. */
@@ -286,9 +313,15 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   private async begin(method: string): Promise<void> {
     if (this.closing) throw new SessionClosedError(method);
+    this.usedAt = Date.now();
     this.keepAlive?.noteSessionUse();
     this.loaded ??= this.state.reload();
     await this.loaded;
+  }
+
+  private noteContainerActivity(kind: 'work' | 'touch'): void {
+    this.keepAlive?.noteContainerActivity();
+    this.cost.active(this.lifecycle.containerId, kind);
   }
 
   private async afterRun(result: RunResult, signal: AbortSignal | undefined): Promise<void> {

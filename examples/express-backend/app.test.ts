@@ -11,6 +11,7 @@ const sim = createSimulator();
 let base: string;
 let backend: ReturnType<typeof createApp>;
 let closeAll: () => Promise<void>;
+let clockOffsetMs = 0;
 
 beforeAll(async () => {
   const api = await sim.listen();
@@ -19,6 +20,7 @@ beforeAll(async () => {
     model: 'gpt-5',
     rateLimiter: createRateLimiter({ limit: 1000, intervalMs: 1000 }),
     sessionIdleMs: 60_000,
+    now: () => Date.now() + clockOffsetMs,
   });
   const server = backend.app.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -58,7 +60,8 @@ it('analyses an uploaded CSV and serves the generated files', async () => {
 it('keeps one session per user and continues the conversation', async () => {
   const second = await analyze('alice', 'Now revenue by region again');
   expect(second.status).toBe(200);
-  expect(backend.sessions.size).toBe(1);
+  expect(backend.pool.size).toBe(1);
+  expect(backend.pool.stats.created).toBe(1);
   const last = sim.requestsTo('/responses', 'POST').at(-1)!.body as { previous_response_id?: string };
   expect(last.previous_response_id).toMatch(/^resp_/);
 });
@@ -71,8 +74,17 @@ it('rejects bad requests with a clear message', async () => {
 });
 
 it('closes idle sessions and deletes their containers', async () => {
-  const containerId = backend.sessions.get('alice')!.session.containerId!;
-  await backend.evict(Date.now() + 61_000);
-  expect(backend.sessions.size).toBe(0);
+  const session = backend.pool.peek('alice')!;
+  expect(session.id).toBe('user-alice');
+  const containerId = session.containerId!;
+  const ended = new Promise((resolve) => backend.pool.on('session.evicted', resolve));
+  clockOffsetMs = 61_000;
+  expect(backend.pool.sweep()).toBe(1);
+  expect(backend.pool.size).toBe(0);
+  expect(await ended).toMatchObject({ key: 'alice', reason: 'idle', cost: { containersCreated: 1, estimatedUsd: 0.0075 } });
   expect(sim.containers.get(containerId)!.status).toBe('deleted');
+  // Its files went with it.
+  const uploaded = [...sim.files.values()];
+  expect(uploaded.length).toBeGreaterThan(0);
+  expect(uploaded.every((f) => f.deleted)).toBe(true);
 });

@@ -4,56 +4,37 @@
 import { Readable } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type OpenAI from 'openai';
-import { CodeInterpreterSession, FileNotFoundError, InvalidOptionsError, type GeneratedFile, type RateLimiter } from 'code-interpreter-session';
+import { FileNotFoundError, InvalidOptionsError, PoolFullError, SessionPool, type GeneratedFile, type RateLimiter } from 'code-interpreter-session';
 
 export interface AppOptions {
   client: OpenAI;
   model: string;
   /** Close a user's session after this long without a request. @default 30 minutes */
   sessionIdleMs?: number;
+  /** At most this many users' sessions (each may hold a billed container) at once. @default 500 */
+  maxSessions?: number;
   rateLimiter?: RateLimiter;
-}
-
-interface UserSession {
-  session: CodeInterpreterSession;
-  lastUsed: number;
-  /** Files the user may download, by container file id. */
-  files: Map<string, GeneratedFile>;
+  /** The pool's clock (tests). @default Date.now */
+  now?: () => number;
 }
 
 export function createApp(options: AppOptions) {
-  const sessions = new Map<string, UserSession>();
-  const idleMs = options.sessionIdleMs ?? 30 * 60_000;
-
-  const sessionFor = (userId: string): UserSession => {
-    let entry = sessions.get(userId);
-    if (!entry) {
-      entry = {
-        session: new CodeInterpreterSession({
-          client: options.client,
-          model: options.model,
-          sessionId: `user-${userId}`,
-          ...(options.rateLimiter && { rateLimiter: options.rateLimiter }),
-        }),
-        lastUsed: Date.now(),
-        files: new Map(),
-      };
-      sessions.set(userId, entry);
-    }
-    entry.lastUsed = Date.now();
-    return entry;
-  };
-
-  // Idle eviction: close sessions nobody used for a while (their containers are deleted).
-  const evict = async (now = Date.now()) => {
-    for (const [userId, entry] of sessions) {
-      if (now - entry.lastUsed < idleMs) continue;
-      sessions.delete(userId);
-      await entry.session.close().catch((error: unknown) => console.error(`closing the session of ${userId}:`, error));
-    }
-  };
-  const sweeper = setInterval(() => void evict(), Math.min(idleMs, 60_000));
-  sweeper.unref();
+  // One session per user, made on first use, closed (container deleted) after sessionIdleMs idle
+  // or when the pool needs room for a new user.
+  const pool = new SessionPool({
+    session: { client: options.client, model: options.model, ...(options.rateLimiter && { rateLimiter: options.rateLimiter }) },
+    sessionId: (userId) => `user-${userId}`,
+    idleMs: options.sessionIdleMs ?? 30 * 60_000,
+    maxSessions: options.maxSessions ?? 500,
+    ...(options.now && { now: options.now }),
+  });
+  /** Files each user may download, by container file id; forgotten with the user's session. */
+  const filesOf = new Map<string, Map<string, GeneratedFile>>();
+  pool.on('session.evicted', ({ key, reason, cost }) => {
+    filesOf.delete(key);
+    console.log(`session of ${key} ended (${reason}); its containers cost about $${cost.estimatedUsd}`);
+  });
+  pool.on('error', ({ operation, error }) => console.error(`${operation}:`, error));
 
   const app = express();
 
@@ -65,7 +46,7 @@ export function createApp(options: AppOptions) {
 
   app.post('/analyze', async (req, res, next) => {
     try {
-      const entry = sessionFor(userId(req));
+      const user = userId(req);
       // Parse the multipart body with the platform's own parser (no extra dependency).
       const form = await new globalThis.Request(`http://local${req.url}`, {
         method: 'POST',
@@ -76,9 +57,14 @@ export function createApp(options: AppOptions) {
       const prompt = form.get('prompt');
       const file = form.get('file');
       if (typeof prompt !== 'string' || prompt.trim() === '') return res.status(400).json({ error: 'a non-empty "prompt" field is required' });
-      if (file && typeof file !== 'string') await entry.session.upload(file, { filename: file.name });
-      const result = await entry.session.run(prompt);
-      for (const f of result.files) entry.files.set(f.fileId, f);
+      // use(): the session is held while the request runs, so the pool never closes it mid-request.
+      const result = await pool.use(user, async (session) => {
+        if (file && typeof file !== 'string') await session.upload(file, { filename: file.name });
+        return session.run(prompt);
+      });
+      let files = filesOf.get(user);
+      if (!files) filesOf.set(user, (files = new Map()));
+      for (const f of result.files) files.set(f.fileId, f);
       res.json({
         answer: result.text,
         code: result.codeCalls.map((c) => ({ code: c.code, logs: c.logs })),
@@ -92,15 +78,21 @@ export function createApp(options: AppOptions) {
 
   app.get('/files/:fileId', async (req, res, next) => {
     try {
-      const entry = sessions.get(userId(req));
-      const file = entry?.files.get(req.params.fileId);
-      if (!entry || !file) return res.status(404).json({ error: 'no such file for this user' });
-      entry.lastUsed = Date.now();
+      const user = userId(req);
+      const file = filesOf.get(user)?.get(req.params.fileId);
+      if (!file || !pool.has(user)) return res.status(404).json({ error: 'no such file for this user' });
       const controller = new AbortController();
       res.on('close', () => controller.abort()); // the browser went away: stop downloading
-      const body = await entry.session.downloadStream(file, { signal: controller.signal });
-      res.attachment(file.filename); // Content-Disposition with the name safely encoded
-      Readable.fromWeb(body as import('node:stream/web').ReadableStream).pipe(res);
+      const lease = await pool.acquire(user, { signal: controller.signal });
+      try {
+        const body = await lease.session.downloadStream(file, { signal: controller.signal });
+        res.attachment(file.filename); // Content-Disposition with the name safely encoded
+        const out = Readable.fromWeb(body as import('node:stream/web').ReadableStream).pipe(res);
+        out.on('close', () => lease.release()); // held until the whole file is sent
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
     } catch (error) {
       next(error);
     }
@@ -109,17 +101,14 @@ export function createApp(options: AppOptions) {
   app.use((error: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof FileNotFoundError) return res.status(410).json({ error: 'that file has expired' });
     if (error instanceof InvalidOptionsError) return res.status(400).json({ error: error.message });
+    if (error instanceof PoolFullError) return res.status(503).set('retry-after', '30').json({ error: 'too many active users, try again shortly' });
     res.status(error.status ?? 500).json({ error: error.status ? error.message : 'internal error' });
   });
 
   return {
     app,
-    sessions,
-    evict,
-    async close() {
-      clearInterval(sweeper);
-      await Promise.all([...sessions.values()].map((entry) => entry.session.close()));
-      sessions.clear();
-    },
+    pool,
+    /** Closes every user's session (containers and uploaded files deleted). */
+    close: () => pool.close(),
   };
 }

@@ -15,9 +15,22 @@ if (process.argv.includes('--offline')) {
   console.error('OPENAI_API_KEY is not set: set it to use the API, or run `npm run example:express -- --offline` for the simulator.');
   process.exit(2);
 }
-const { app } = createApp({ client, model: process.env.OPENAI_MODEL ?? 'gpt-5' });
+const { app, close } = createApp({ client, model: process.env.OPENAI_MODEL ?? 'gpt-5' });
 const port = Number(process.env.PORT ?? 3000);
-app.listen(port, '127.0.0.1', () => {
+const server = app.listen(port, '127.0.0.1', () => {
   console.log(`listening on http://127.0.0.1:${port}`);
   console.log(`try: curl -H 'x-user-id: alice' -F prompt='Total revenue by region' -F file=@examples/data/sales.csv http://127.0.0.1:${port}/analyze`);
+});
+
+// On shutdown, stop taking requests, then close every session: each user's container and uploaded
+// files are deleted instead of being left to bill until they expire.
+process.once('SIGTERM', () => {
+  server.close();
+  close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error('closing the sessions:', error);
+      process.exit(1);
+    },
+  );
 });

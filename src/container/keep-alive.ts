@@ -10,6 +10,13 @@ export interface KeepAliveOptions {
    * @default 3_600_000 (1 hour)
    */
   idleTimeoutMs?: number;
+  /**
+   * Stop touching once keeping the idle container alive would cost more than this (USD, at the
+   * session's `pricing` for its memory tier): e.g. 0.05 stops a 1g container's touches after about
+   * 33 idle minutes, a 16g one's after about 2. The earlier of this and `idleTimeoutMs` wins.
+   * @default no cost cap (only `idleTimeoutMs`)
+   */
+  maxIdleCostUsd?: number;
 }
 
 export const KEEP_ALIVE_IDLE_TIMEOUT_MS = 60 * 60_000;
@@ -32,7 +39,7 @@ export class KeepAlive {
   private stopped = false;
 
   constructor(
-    private readonly settings: { intervalMs: () => number; idleTimeoutMs: number },
+    private readonly settings: { intervalMs: () => number; idleTimeoutMs: () => number },
     /** Touches the container; told how long it had been idle. */
     private readonly touch: (idleMs: number) => Promise<void>,
     private readonly now: () => number = Date.now,
@@ -67,7 +74,7 @@ export class KeepAlive {
     this.timer = undefined;
     if (this.stopped) return;
     const now = this.now();
-    if (now - this.sessionUsedAt > this.settings.idleTimeoutMs) return; // not in use: let it expire
+    if (now - this.sessionUsedAt > this.settings.idleTimeoutMs()) return; // not in use (or over its idle budget): let it expire
     if (now - this.containerActiveAt < this.settings.intervalMs()) return this.schedule(); // used meanwhile
     try {
       await this.touch(now - this.containerActiveAt); // notes container activity, which schedules the next round

@@ -1,5 +1,6 @@
 import { SharedTask } from '../abort.js';
 import { ContainerExpiredError, SessionClosedError, describeError } from '../errors.js';
+import type { CostTracker } from '../cost/tracker.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
@@ -42,8 +43,10 @@ export class ContainerLifecycle {
       events: TypedEmitter;
       options: ContainerOptions;
       defaultName: string;
-      /** Called whenever a request used the container (it refreshes the server's idle clock). */
-      onActivity: () => void;
+      /** Called whenever a request used the container (it refreshes the server's idle clock): for work, or a keep-alive touch. */
+      onActivity: (kind?: 'work' | 'touch') => void;
+      /** Follows each container's life for `stats.cost` and `container.ended`. */
+      cost?: CostTracker;
     },
   ) {
     this.expiresAfterMinutes = deps.options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES;
@@ -149,7 +152,7 @@ export class ContainerLifecycle {
     const id = this.containerId;
     if (!id || this.recovering) return undefined;
     this.deps.runner.stats.touches++;
-    const info = await this.retrieve(id, undefined, 'containers.retrieve (touch)');
+    const info = await this.retrieve(id, undefined, 'containers.retrieve (touch)', 'touch');
     if (!info || info.status === 'expired') return this.recover(id, 'a touch found the container expired');
     return id;
   }
@@ -180,8 +183,15 @@ export class ContainerLifecycle {
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+    this.ended(id, 'deleted');
     this.info = undefined;
     this.deps.state.current.containerId = undefined;
+  }
+
+  /** A container of ours died or was deleted: its cost is final (`container.ended`). */
+  private ended(containerId: string, reason: 'expired' | 'deleted'): void {
+    const cost = this.deps.cost?.ended(containerId, reason);
+    if (cost) this.deps.events.emit('container.ended', cost);
   }
 
   private async bringUp(signal: AbortSignal): Promise<string> {
@@ -214,6 +224,7 @@ export class ContainerLifecycle {
   private async recreate(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
     const { state, events } = this.deps;
     events.emit('container.expired', { containerId: expiredId, reason });
+    this.ended(expiredId, 'expired');
     this.filesIn.delete(expiredId);
     if (this.info?.id === expiredId) this.info = undefined;
     try {
@@ -269,6 +280,7 @@ export class ContainerLifecycle {
       reconcile: options.name === undefined ? () => this.findCreated(body.name, startedAt, signal) : undefined,
     });
     runner.stats.containersCreated++;
+    this.deps.cost?.created(created.id, (created as ApiContainer).memory_limit ?? options.memoryLimit, (created as ApiContainer).expires_after?.minutes ?? options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES);
     for (const fileId of fileIds) this.noteFile(created.id, fileId);
     return toContainerInfo(created as ApiContainer);
   }
@@ -293,12 +305,12 @@ export class ContainerLifecycle {
   }
 
   /** The container's details, or undefined when the API no longer knows it (404). */
-  private async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve'): Promise<ContainerInfo | undefined> {
+  private async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve', kind: 'work' | 'touch' = 'work'): Promise<ContainerInfo | undefined> {
     try {
       const info = toContainerInfo(
         (await this.deps.runner.send(operation, (client, s) => client.containers.retrieve(id, s ? { signal: s } : undefined), signal ? { signal } : {})) as ApiContainer,
       );
-      if (info.status !== 'expired') this.deps.onActivity();
+      if (info.status !== 'expired') this.deps.onActivity(kind);
       return info;
     } catch (error) {
       if (isNotFound(error)) return undefined;

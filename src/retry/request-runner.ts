@@ -25,6 +25,16 @@ export function emptyStats(): SessionStats {
   return { requests: 0, retries: 0, throttledMs: 0, containersCreated: 0, recreations: 0, touches: 0, uploads: 0, downloads: 0 };
 }
 
+/** One retry-less copy per client, shared by every session on it (a copy costs ~6 KiB of heap). */
+const retryless = new WeakMap<OpenAI, OpenAI>();
+
+/** The client with its own retries off: retries inside the client would bypass the limiter. */
+function withoutRetries(client: OpenAI): OpenAI {
+  let copy = retryless.get(client);
+  if (!copy) retryless.set(client, (copy = client.withOptions({ maxRetries: 0 })));
+  return copy;
+}
+
 export interface SendOptions<T = unknown> {
   signal?: AbortSignal;
   /** False for a request whose body cannot be sent twice (a one-shot stream upload): it gets one attempt. */
@@ -55,8 +65,7 @@ export class RequestRunner {
     private readonly events: TypedEmitter,
     readonly stats: SessionStats,
   ) {
-    // Retries inside the client would bypass the limiter.
-    this.client = client.withOptions({ maxRetries: 0 });
+    this.client = withoutRetries(client);
     this.apiKey = client.apiKey ?? undefined;
   }
 

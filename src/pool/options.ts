@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { InvalidOptionsError } from '../errors.js';
+import { parseWith, validateSessionOptions } from '../options.js';
+import type { SessionOptions } from '../options.js';
+import type { EndMode, SessionPoolOptions, WhenFull } from './types.js';
+
+export interface ResolvedPoolOptions {
+  sessionOptions: (key: string) => Omit<SessionOptions, 'sessionId'>;
+  idleMs: number;
+  maxSessions: number;
+  maxLiveContainers: number;
+  whenFull: WhenFull;
+  waitTimeoutMs: number;
+  end: EndMode;
+  sessionId: (key: string) => string;
+  sweepIntervalMs: number;
+  now: () => number;
+}
+
+const ms = (name: string) => z.number({ error: `expected ${name} in milliseconds` }).int().positive();
+const count = (name: string) => z.number({ error: `expected ${name} as a whole number >= 1` }).int().min(1);
+
+const PoolOptionsSchema = z.strictObject({
+  session: z.union([
+    z.function(),
+    z.looseObject({ sessionId: z.undefined({ error: 'the pool names sessions by key: pass `sessionId: (key) => string` to the pool instead' }).optional() }),
+  ], { error: 'expected the shared session options ({ model, client, ... }) or a function of the key returning them' }),
+  idleMs: ms('idleMs').optional(),
+  maxSessions: count('maxSessions').optional(),
+  maxLiveContainers: count('maxLiveContainers').optional(),
+  whenFull: z.enum(['evict', 'wait', 'fail']).optional(),
+  waitTimeoutMs: ms('waitTimeoutMs').optional(),
+  end: z.enum(['close', 'detach']).optional(),
+  sessionId: z.function().optional(),
+  sweepIntervalMs: ms('sweepIntervalMs').optional(),
+  now: z.function().optional(),
+});
+
+/**
+ * Checks the pool's own options (the session options are checked by the first session made,
+ * and once here when they are an object, so a bad model or client fails at construction).
+ */
+export function validatePoolOptions(options: SessionPoolOptions): ResolvedPoolOptions {
+  parseWith(PoolOptionsSchema, options, 'new SessionPool()');
+  const idleMs = options.idleMs ?? 30 * 60_000;
+  const shared = options.session;
+  const withPoolDefaults = (given: Omit<SessionOptions, 'sessionId'>): Omit<SessionOptions, 'sessionId'> => {
+    // Keep-alive stops when the pool would close the session anyway, unless told otherwise.
+    const keepAlive = given.keepAlive;
+    if (keepAlive === false || keepAlive?.idleTimeoutMs !== undefined) return given;
+    return { ...given, keepAlive: { ...keepAlive, idleTimeoutMs: idleMs } };
+  };
+  let sessionOptions: ResolvedPoolOptions['sessionOptions'];
+  if (typeof shared === 'function') {
+    sessionOptions = (key) => withPoolDefaults(shared(key));
+  } else {
+    const fixed = withPoolDefaults(shared);
+    try {
+      validateSessionOptions(fixed); // bad shared options fail here, not at the first get()
+    } catch (error) {
+      if (!(error instanceof InvalidOptionsError)) throw error;
+      throw new InvalidOptionsError('new SessionPool()', error.issues.map((i) => ({ path: i.path ? `session.${i.path}` : 'session', message: i.message })));
+    }
+    sessionOptions = () => fixed;
+  }
+  return {
+    sessionOptions,
+    idleMs,
+    maxSessions: options.maxSessions ?? 10_000,
+    maxLiveContainers: options.maxLiveContainers ?? Infinity,
+    whenFull: options.whenFull ?? 'evict',
+    waitTimeoutMs: options.waitTimeoutMs ?? 30_000,
+    end: options.end ?? 'close',
+    sessionId: options.sessionId ?? ((key) => key),
+    sweepIntervalMs: options.sweepIntervalMs ?? Math.min(idleMs, 60_000),
+    now: options.now ?? Date.now,
+  };
+}

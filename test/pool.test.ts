@@ -1,0 +1,214 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CodeInterpreterSession, InvalidOptionsError, PoolFullError, SessionPool, createRateLimiter, type SessionPoolEvents, type SessionPoolOptions } from '../src/index.js';
+import { createSimulator } from '../src/testing/index.js';
+import { describeRedis, redisUrl } from './helpers/redis.js';
+import { withMsw } from './helpers/sim.js';
+
+const run = promisify(execFile);
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+
+let h: ReturnType<typeof withMsw>;
+afterEach(() => {
+  h?.close();
+  vi.useRealTimers();
+});
+
+function makePool(overrides: Partial<SessionPoolOptions> = {}) {
+  h = withMsw();
+  const pool = new SessionPool({
+    session: { client: h.client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000 }), keepAlive: false },
+    ...overrides,
+  });
+  const evictions: Array<SessionPoolEvents['session.evicted']> = [];
+  pool.on('session.evicted', (e) => evictions.push(e));
+  return { pool, evictions };
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe('SessionPool', () => {
+  it('concurrent get() of one key makes one session', async () => {
+    const { pool } = makePool();
+    const sessions = await Promise.all(Array.from({ length: 20 }, () => pool.get('alice')));
+    expect(new Set(sessions).size).toBe(1);
+    expect(sessions[0]).toBeInstanceOf(CodeInterpreterSession);
+    expect(sessions[0]!.id).toBe('alice');
+    await Promise.all(sessions.map((s) => s.start()));
+    expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
+    expect(pool.stats).toMatchObject({ sessions: 1, created: 1, liveContainers: 1 });
+    await pool.close();
+  });
+
+  it('at maxSessions closes the least recently used idle session, and deletes its container', async () => {
+    const { pool, evictions } = makePool({ maxSessions: 3 });
+    for (const key of ['a', 'b', 'c']) await (await pool.get(key)).start();
+    const containerOf = (key: string) => pool.peek(key)!.containerId!;
+    const bContainer = containerOf('b');
+    await pool.get('a'); // a is now more recent than b and c
+    await (await pool.get('c')).listFiles(); // so is c (used through the session itself)
+    await pool.get('d'); // b is the least recently used
+    await flush();
+    expect(pool.has('b')).toBe(false);
+    expect(['a', 'c', 'd'].every((k) => pool.has(k))).toBe(true);
+    await vi.waitFor(() => expect(evictions.map((e) => [e.key, e.reason])).toEqual([['b', 'capacity']]));
+    expect(h.sim.containers.get(bContainer)!.status).toBe('deleted');
+    await pool.get('e'); // then a
+    await vi.waitFor(() => expect(evictions.map((e) => e.key)).toEqual(['b', 'a']));
+    expect(pool.stats.evicted.capacity).toBe(2);
+    await pool.close();
+  });
+
+  it('never evicts a leased session: whenFull "evict" with every session leased waits for a release', async () => {
+    const { pool, evictions } = makePool({ maxSessions: 2 });
+    const a = await pool.acquire('a');
+    const b = await pool.acquire('b');
+    let got = false;
+    const c = pool.get('c').then((s) => ((got = true), s));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(got).toBe(false);
+    expect(pool.stats).toMatchObject({ waiting: 1, leased: 2 });
+    b.release();
+    expect((await c).id).toBe('c');
+    await vi.waitFor(() => expect(evictions.map((e) => e.key)).toEqual(['b']));
+    expect(pool.has('a')).toBe(true);
+    a.release();
+    await pool.close();
+  });
+
+  it('use() holds the session while fn runs and returns its result', async () => {
+    const { pool } = makePool({ maxSessions: 1, whenFull: 'fail' });
+    const text = await pool.use('a', async (session) => {
+      expect(pool.stats.leased).toBe(1);
+      await expect(pool.get('b')).rejects.toBeInstanceOf(PoolFullError);
+      return (await session.run('Summarise the data')).text;
+    });
+    expect(typeof text).toBe('string');
+    expect(pool.stats.leased).toBe(0);
+    // Not leased any more, but whenFull 'fail' does not evict.
+    const error = await pool.get('b').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolFullError);
+    expect((error as Error).message).toMatch(/maxSessions 1.*Raise `maxSessions`/);
+    await pool.close();
+  });
+
+  it('whenFull "wait" gives up after waitTimeoutMs with PoolFullError, and honours an abort', async () => {
+    const { pool } = makePool({ maxSessions: 1, whenFull: 'wait', waitTimeoutMs: 50 });
+    await pool.get('a');
+    await expect(pool.get('b')).rejects.toThrow(/waited 50 ms \(waitTimeoutMs\)/);
+    const controller = new AbortController();
+    const waiting = pool.get('c', { signal: controller.signal });
+    controller.abort(new Error('client went away'));
+    await expect(waiting).rejects.toThrow('client went away');
+    expect(pool.stats.waiting).toBe(0);
+    // A manual eviction makes room for a waiter.
+    const d = pool.get('d');
+    await pool.evict('a');
+    expect((await d).id).toBe('d');
+    await pool.close();
+  });
+
+  it('maxLiveContainers: a new session takes the container of the least recently used idle one', async () => {
+    const { pool, evictions } = makePool({ maxLiveContainers: 2 });
+    await (await pool.get('a')).start();
+    await (await pool.get('b')).start();
+    await pool.get('a');
+    const c = await pool.get('c');
+    await c.start();
+    await vi.waitFor(() => expect(evictions.map((e) => [e.key, e.reason])).toEqual([['b', 'containers']]));
+    expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(3);
+    expect([...h.sim.containers.values()].filter((x) => x.status === 'running')).toHaveLength(2);
+    expect(pool.stats.liveContainers).toBe(2);
+    await pool.close();
+  });
+
+  it('closes sessions idle for idleMs with one sweeper timer, however many sessions there are', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { pool, evictions } = makePool({ idleMs: 10 * 60_000 });
+    const before = vi.getTimerCount();
+    for (let i = 0; i < 50; i++) await pool.get(`user-${i}`);
+    await (await pool.get('user-0')).start();
+    expect(vi.getTimerCount() - before).toBe(1); // the sweeper: no timer per idle session
+    await vi.advanceTimersByTimeAsync(5 * 60_000);
+    await pool.get('user-1'); // used: stays
+    await vi.advanceTimersByTimeAsync(6 * 60_000);
+    expect(pool.size).toBe(1);
+    expect(pool.has('user-1')).toBe(true);
+    await vi.waitFor(() => expect(evictions).toHaveLength(49));
+    expect(evictions.every((e) => e.reason === 'idle' && e.idleMs >= 10 * 60_000)).toBe(true);
+    expect([...h.sim.containers.values()].map((c) => c.status)).toEqual(['deleted']);
+    await vi.advanceTimersByTimeAsync(11 * 60_000);
+    expect(pool.size).toBe(0);
+    expect(vi.getTimerCount() - before).toBe(0); // an empty pool keeps no timer
+    await pool.close();
+  });
+
+  it('close() ends every session, deletes every container and rejects later get()s', async () => {
+    const { pool, evictions } = makePool();
+    const sessions = await Promise.all(['a', 'b', 'c'].map((k) => pool.get(k)));
+    await Promise.all(sessions.map((s) => s.upload(new TextEncoder().encode('x,y\n1,2\n'), { filename: 'd.csv' })));
+    await pool.close();
+    expect(evictions.map((e) => e.reason)).toEqual(['shutdown', 'shutdown', 'shutdown']);
+    expect([...h.sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true);
+    expect([...h.sim.files.values()].every((f) => f.deleted)).toBe(true);
+    expect(sessions.every((s) => s.closed)).toBe(true);
+    await expect(pool.get('a')).rejects.toThrow(/after pool.close\(\)/);
+    await pool.close(); // idempotent
+  });
+
+  it('a get() for a key whose session is still closing waits for it, then makes a fresh one', async () => {
+    const { pool } = makePool();
+    const first = await pool.get('a');
+    await first.start();
+    const evicting = pool.evict('a');
+    const second = await pool.get('a');
+    await evicting;
+    expect(second).not.toBe(first);
+    expect(first.closed).toBe(true);
+    expect(second.containerId).toBeUndefined();
+    await pool.close();
+  });
+
+  it('validates its options before anything is made', () => {
+    h = withMsw();
+    expect(() => new SessionPool({ session: { client: h.client, model: '' }, maxSessions: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, maxSessions: 0 })).toThrow(/`maxSessions`: .*>= 1/);
+    expect(() => new SessionPool({ session: { client: h.client, model: '' } })).toThrow(/`session.model`/);
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, whenFull: 'drop' as never })).toThrow(/`whenFull`/);
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5', sessionId: 'x' } as never })).toThrow(/sessionId: \(key\) => string/);
+  });
+
+  it('stats.cost sums the containers of open and ended sessions', async () => {
+    const p = makePool();
+    await (await p.pool.get('a')).start();
+    await (await p.pool.get('b')).start();
+    await p.pool.evict('a');
+    const cost = p.pool.stats.cost;
+    expect(cost.containersCreated).toBe(2);
+    expect(cost.liveContainers).toBe(1);
+    expect(cost.byTier['1g']).toMatchObject({ containers: 2, billedMinutes: 10 }); // the 5-minute minimum, twice
+    expect(cost.estimatedUsd).toBeCloseTo(0.015, 10);
+    await p.pool.close();
+  });
+});
+
+describeRedis('SessionPool with a RedisSessionStore', () => {
+  it('two processes map a key to one session and one container', async () => {
+    const sim = createSimulator();
+    const server = await sim.listen();
+    const worker = fileURLToPath(new URL('./helpers/pool-worker.ts', import.meta.url));
+    const prefix = `test:pool:${Math.random().toString(36).slice(2)}:`;
+    const runWorker = () => run(process.execPath, ['--import', TSX, worker, server.url, redisUrl, prefix]).then((o) => JSON.parse(o.stdout) as { containerId: string; sessionId: string });
+    const one = await runWorker();
+    expect(one.sessionId).toBe('alice');
+    // Two more processes at once: both continue the same session and container.
+    const [two, three] = await Promise.all([runWorker(), runWorker()]);
+    expect(two.containerId).toBe(one.containerId);
+    expect(three.containerId).toBe(one.containerId);
+    expect(sim.requestsTo('/containers', 'POST')).toHaveLength(1);
+    expect(sim.containers.get(one.containerId)!.status).toBe('running'); // detached, not deleted
+    await server.close();
+  }, 60_000);
+});

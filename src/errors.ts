@@ -77,12 +77,14 @@ export function describeError(error: unknown): string {
 const KEY_PATTERN = /\b(sk-[A-Za-z0-9_*-]{4})[A-Za-z0-9_*-]{8,}/g;
 
 /**
- * Removes API keys from text: the client's own key wherever it appears, and anything shaped like
- * an OpenAI key (`sk-…`) reduced to its first characters.
+ * Removes API keys from text: the client's own key wherever it appears, anything shaped like an
+ * OpenAI key (`sk-…`) reduced to its first characters, and every other `secrets` value (e.g. the
+ * container's domain secrets), whatever its length.
  */
-export function redact(text: string, apiKey?: string): string {
+export function redact(text: string, apiKey?: string, secrets: readonly string[] = []): string {
   let out = text;
   if (apiKey && apiKey.length >= 8) out = out.split(apiKey).join('[redacted]');
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
   return out.replace(KEY_PATTERN, '$1…[redacted]');
 }
 
@@ -90,15 +92,15 @@ export function redact(text: string, apiKey?: string): string {
  * Scrubs API keys from an error in place (its message and, for API errors, the echoed body) so
  * that nothing the library rethrows, emits or logs carries the key.
  */
-export function redactError<E>(error: E, apiKey?: string): E {
+export function redactError<E>(error: E, apiKey?: string, secrets: readonly string[] = []): E {
   if (error instanceof Error) {
-    const clean = redact(error.message, apiKey);
+    const clean = redact(error.message, apiKey, secrets);
     if (clean !== error.message) Object.defineProperty(error, 'message', { value: clean, configurable: true, writable: true });
     const body = (error as { error?: unknown }).error; // an API error's echoed body, whichever openai copy made it
     if (typeof body === 'object' && body !== null && 'message' in body) {
-      if (typeof body.message === 'string') body.message = redact(body.message, apiKey);
+      if (typeof body.message === 'string') body.message = redact(body.message, apiKey, secrets);
     }
-    if (error.cause) redactError(error.cause, apiKey);
+    if (error.cause) redactError(error.cause, apiKey, secrets);
   }
   return error;
 }

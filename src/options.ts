@@ -50,8 +50,37 @@ const ContainerOptionsSchema = z.strictObject({
   networkPolicy: z
     .discriminatedUnion('type', [
       z.strictObject({ type: z.literal('disabled') }),
-      z.strictObject({ type: z.literal('allowlist'), allowedDomains: z.array(z.string().min(1)).min(1) }),
+      z
+        .strictObject({
+          type: z.literal('allowlist'),
+          allowedDomains: z.array(z.string().min(1)).min(1),
+          // Messages never repeat a secret's value.
+          domainSecrets: z
+            .array(z.strictObject({ domain: z.string().min(1), name: z.string().min(1), value: z.string({ error: 'expected the secret as a string' }).min(1, 'expected a non-empty secret') }))
+            .min(1, 'expected at least one secret, or leave domainSecrets out')
+            .optional(),
+        })
+        .superRefine((policy, ctx) => {
+          policy.domainSecrets?.forEach((secret, i) => {
+            if (!policy.allowedDomains.includes(secret.domain)) {
+              ctx.addIssue({ code: 'custom', path: ['domainSecrets', i, 'domain'], message: `'${secret.domain}' is not in allowedDomains; add it there or drop the secret` });
+            }
+          });
+        }),
     ])
+    .optional(),
+  skills: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.strictObject({ type: z.literal('skill_reference'), skillId: z.string().min(1).max(64), version: z.string().regex(/^([1-9][0-9]*|latest)$/, "expected a positive integer or 'latest'").optional() }),
+        z.strictObject({
+          type: z.literal('inline'),
+          name: z.string().min(1),
+          description: z.string().min(1),
+          zip: z.custom<Uint8Array | string>((v) => v instanceof Uint8Array || (typeof v === 'string' && v.length > 0), { error: 'expected the zip bundle as bytes (Uint8Array) or a base64 string' }),
+        }),
+      ], { error: "expected { type: 'skill_reference', skillId } or { type: 'inline', name, description, zip }" }),
+    )
     .optional(),
 });
 

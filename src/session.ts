@@ -6,7 +6,7 @@ import { CostTracker } from './cost/tracker.js';
 import type { CostSummary } from './cost/types.js';
 import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs } from './container/keep-alive.js';
 import { ContainerLifecycle } from './container/lifecycle.js';
-import type { ContainerInfo } from './container/types.js';
+import { containerSecrets, type ContainerInfo } from './container/types.js';
 import { Downloads, type DownloadedFile, type FileRef } from './downloads/downloads.js';
 import type { SaveOptions } from './downloads/save-stream.js';
 import { CodeInterpreterError, InvalidOptionsError, SessionClosedError, describeError, redact } from './errors.js';
@@ -115,7 +115,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
             maxTimeoutMs: given?.maxTimeoutMs ?? RETRY_DEFAULTS.maxTimeoutMs,
           };
     this.cost = new CostTracker(resolvePrices(this.options.pricing));
-    this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters);
+    this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters, containerSecrets(this.options.container));
 
     const keepAliveOptions = this.options.keepAlive;
     this.lifecycle = new ContainerLifecycle({

@@ -6,7 +6,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import { isNotFound } from '../retry/error-shape.js';
 import { expirySignal, type CallKind } from './expiry.js';
-import { toContainerInfo, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
+import { toContainerInfo, toNetworkPolicyParam, toSkillParam, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
 
 /** The API's idle expiry when a container says nothing else. */
 export const DEFAULT_EXPIRES_AFTER_MINUTES = 20;
@@ -264,12 +264,8 @@ export class ContainerLifecycle {
       ...(options.expiresAfterMinutes !== undefined && {
         expires_after: { anchor: 'last_active_at' as const, minutes: options.expiresAfterMinutes },
       }),
-      ...(options.networkPolicy !== undefined && {
-        network_policy:
-          options.networkPolicy.type === 'allowlist'
-            ? { type: 'allowlist' as const, allowed_domains: options.networkPolicy.allowedDomains }
-            : { type: 'disabled' as const },
-      }),
+      ...(options.networkPolicy !== undefined && { network_policy: toNetworkPolicyParam(options.networkPolicy) }),
+      ...(options.skills !== undefined && options.skills.length > 0 && { skills: options.skills.map(toSkillParam) }),
       ...(fileIds.length > 0 && { file_ids: fileIds }),
     };
     const startedAt = Math.floor(Date.now() / 1000);

@@ -64,6 +64,8 @@ export class RequestRunner {
     private readonly retry: Required<RetryOptions> | false,
     private readonly events: TypedEmitter,
     readonly stats: SessionStats,
+    /** Values to scrub from every error besides the API key (the container's domain secrets). */
+    private readonly secrets: readonly string[] = [],
   ) {
     this.client = withoutRetries(client);
     this.apiKey = client.apiKey ?? undefined;
@@ -80,7 +82,7 @@ export class RequestRunner {
       try {
         return await call(this.client, signal);
       } catch (error) {
-        throw redactError(error, this.apiKey);
+        throw redactError(error, this.apiKey, this.secrets);
       }
     };
     // The first attempt runs outside p-retry: the common case, success, pays nothing for the

@@ -23,6 +23,13 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Sent as the response's `metadata`. */
   metadata?: Record<string, string>;
+  /**
+   * Also give the model the hosted `shell` tool, running in the session's own container
+   * (`environment: { type: "container_reference", container_id }`). It follows the container: a
+   * re-created container is referenced on the retry. A `shell` tool in `request.tools` is replaced.
+   * @default false
+   */
+  shell?: boolean;
   /** Other Responses API parameters, passed through as they are (`reasoning`, `text`, extra `tools` …). */
   request?: Partial<CreateParams> & Record<string, unknown>;
 }
@@ -30,9 +37,9 @@ export interface RunOptions {
 export const OUTPUTS_INCLUDE = 'code_interpreter_call.outputs' as const;
 
 /**
- * The Responses request for one run: the code interpreter tool bound to the session's container
- * (never `{type: "auto"}`, which bills a new container per response), outputs included, and only
- * the fields the caller set.
+ * The Responses request for one run: the code interpreter tool (and, with `shell`, the shell tool)
+ * bound to the session's container (never `{type: "auto"}`, which bills a new container per
+ * response), outputs included, and only the fields the caller set.
  */
 export function buildRunRequest(args: {
   model: string;
@@ -44,14 +51,15 @@ export function buildRunRequest(args: {
 }): CreateParams {
   const { opts } = args;
   const passthrough = opts.request ?? {};
-  const otherTools = (passthrough.tools ?? []).filter((tool) => tool.type !== 'code_interpreter');
+  const otherTools = (passthrough.tools ?? []).filter((tool) => tool.type !== 'code_interpreter' && !(opts.shell && tool.type === 'shell'));
+  const shellTool = opts.shell ? [{ type: 'shell' as const, environment: { type: 'container_reference' as const, container_id: args.containerId } }] : [];
   const include = [...new Set([...(passthrough.include ?? []), OUTPUTS_INCLUDE])];
   const instructions = opts.instructions ?? args.instructions;
   return {
     ...passthrough,
     model: opts.model ?? args.model,
     input: args.input,
-    tools: [{ type: 'code_interpreter', container: args.containerId }, ...otherTools],
+    tools: [{ type: 'code_interpreter', container: args.containerId }, ...shellTool, ...otherTools],
     include,
     ...(instructions !== undefined && { instructions }),
     ...(opts.toolChoice !== undefined && { tool_choice: opts.toolChoice }),

@@ -104,3 +104,26 @@ export function redactError<E>(error: E, apiKey?: string, secrets: readonly stri
   }
   return error;
 }
+
+/**
+ * The service kept answering 500 for a container file's content, through every retry. Azure
+ * OpenAI through Foundry project endpoints is known to do this for files the model generated
+ * (microsoft/agent-framework #7598): the file exists, its bytes cannot be fetched that way.
+ */
+export class FileContentUnavailableError extends CodeInterpreterError {
+  readonly fileId: string;
+  readonly containerId: string;
+  readonly attempts: number;
+  constructor(fileId: string, containerId: string, attempts: number, options: { cause: unknown }) {
+    super(
+      `The service answered 500 for the content of file ${fileId} in container ${containerId} on all ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
+        'the file exists but its bytes cannot be downloaded from the container-file content endpoint (a known persistent failure of ' +
+        'Azure OpenAI through Foundry, microsoft/agent-framework #7598), so retrying soon is unlikely to help. Have the model print ' +
+        'small results in its answer, or, through a Foundry project endpoint, download with a client on the Azure OpenAI resource endpoint.',
+      options,
+    );
+    this.fileId = fileId;
+    this.containerId = containerId;
+    this.attempts = attempts;
+  }
+}

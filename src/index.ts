@@ -27,6 +27,7 @@ export {
   RetriesExhaustedError,
   DownloadTooLargeError,
   FileNotFoundError,
+  FileContentUnavailableError,
 } from './errors.js';
 export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import type { ContainerOptions } from './container/types.js';
+import { AZURE_MAX_ID_LENGTH, isAzureClient } from './container/azure.js';
 import type { KeepAliveOptions } from './container/keep-alive.js';
 import type { PricingOptions } from './cost/types.js';
 import { InvalidOptionsError } from './errors.js';
@@ -37,7 +38,9 @@ export interface SessionOptions {
 const positiveMs = (name: string) => z.number({ error: `expected ${name} in milliseconds` }).int().positive();
 
 const ContainerOptionsSchema = z.strictObject({
-  id: z.string().min(1).optional(),
+  // OpenAI's ids are `cntr_` + 48 hex digits; Azure OpenAI refuses ids over 64 characters in
+  // tools[].container. A longer one is a proxy's composite id (LiteLLM) that must be translated back.
+  id: z.string().min(1).max(AZURE_MAX_ID_LENGTH, `expected a container id (cntr_…) of at most ${AZURE_MAX_ID_LENGTH} characters; a longer one (e.g. a proxy's composite id) is refused by Azure OpenAI: pass the native cntr_ id`).optional(),
   name: z.string().min(1).max(256).optional(),
   memoryLimit: z.enum(['1g', '4g', '16g', '64g']).optional(),
   // The service refuses more than 20 (400 `integer_above_max_value`); say so before anything is sent.
@@ -167,6 +170,12 @@ export function validateSessionOptions(options: unknown): SessionOptions {
   const retry = parsed.retry;
   if (retry && retry.minTimeoutMs !== undefined && retry.maxTimeoutMs !== undefined && retry.minTimeoutMs > retry.maxTimeoutMs) {
     throw new InvalidOptionsError('new CodeInterpreterSession()', [{ path: 'retry.minTimeoutMs', message: 'must not be larger than retry.maxTimeoutMs' }]);
+  }
+  const name = parsed.container?.name;
+  if (name !== undefined && name.length > AZURE_MAX_ID_LENGTH && isAzureClient((options as SessionOptions).client)) {
+    throw new InvalidOptionsError('new CodeInterpreterSession()', [
+      { path: 'container.name', message: `Azure OpenAI accepts container names of at most ${AZURE_MAX_ID_LENGTH} characters; this one has ${name.length}` },
+    ]);
   }
   // The parsed copy drops nothing, but keep the caller's own objects (client, limiter, store).
   return { ...parsed, ...(options as SessionOptions) };

@@ -6,6 +6,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import { isNotFound } from '../retry/error-shape.js';
 import { expirySignal, type CallKind } from './expiry.js';
+import { probeContainer } from './probe.js';
 import { toContainerInfo, toNetworkPolicyParam, toSkillParam, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
 
 /** The API's idle expiry when a container says nothing else. */
@@ -300,17 +301,24 @@ export class ContainerLifecycle {
     }
   }
 
-  /** The container's details, or undefined when the API no longer knows it (404). */
+  /**
+   * The container's details, or undefined when the API no longer knows it (404) or says it
+   * expired. Where `containers.retrieve` is refused (Azure OpenAI) the container is looked at by
+   * listing its files instead; when even that cannot tell, it counts as alive (see probe.ts).
+   */
   private async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve', kind: 'work' | 'touch' = 'work'): Promise<ContainerInfo | undefined> {
-    try {
-      const info = toContainerInfo(
-        (await this.deps.runner.send(operation, (client, s) => client.containers.retrieve(id, s ? { signal: s } : undefined), signal ? { signal } : {})) as ApiContainer,
-      );
-      if (info.status !== 'expired') this.deps.onActivity(kind);
-      return info;
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
+    const found = await probeContainer(this.deps.runner, id, operation, signal, this.info);
+    if (found.state === 'gone') return undefined;
+    if (found.state === 'unknown') {
+      this.deps.events.emit('error', { operation: `${operation}: could not tell whether container ${id} is alive; assuming it is`, error: toError(found.error) });
+      if (kind === 'touch') this.deps.onActivity(kind); // keep-alive goes on: the next round looks again
+      return this.info?.id === id ? this.info : { id, name: '', status: 'unknown', createdAt: 0 };
     }
+    this.deps.onActivity(kind);
+    return found.info;
   }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
 }

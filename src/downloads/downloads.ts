@@ -1,6 +1,6 @@
-import { isNotFound } from '../retry/error-shape.js';
+import { isNotFound, statusOf } from '../retry/error-shape.js';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
-import { DownloadTooLargeError, FileNotFoundError } from '../errors.js';
+import { DownloadTooLargeError, FileContentUnavailableError, FileNotFoundError, RetriesExhaustedError } from '../errors.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { FileCitation, GeneratedFile, RunResult } from '../runs/result.js';
 import type { StateHolder } from '../store/state-holder.js';
@@ -23,6 +23,12 @@ export interface OpenedDownload {
   /** From `content-length`, when the server sent it. */
   size: number | undefined;
   body: ReadableStream<Uint8Array>;
+}
+
+/** A content request that got 500 on every attempt, as the typed error that says what it is. */
+function persistentContentFailure(error: unknown, fileId: string, containerId: string): FileContentUnavailableError | undefined {
+  if (!(error instanceof RetriesExhaustedError) || statusOf(error.cause) !== 500) return undefined;
+  return new FileContentUnavailableError(fileId, containerId, error.attempts, { cause: error });
 }
 
 /** How many files `saveAll` downloads at once. */
@@ -48,7 +54,11 @@ export class Downloads {
         const meta = await runner.send('containers.files.retrieve', (c, s) => c.containers.files.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : undefined), { signal });
         filename = meta.path.slice(meta.path.lastIndexOf('/') + 1);
       }
-      const response = await runner.send('containers.files.content', (c, s) => c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options), { signal });
+      const response = await runner
+        .send('containers.files.content', (c, s) => c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options), { signal })
+        .catch((error: unknown) => {
+          throw persistentContentFailure(error, fileId, containerId) ?? error;
+        });
       if (containerId === lifecycle.containerId) this.deps.onActivity();
       runner.stats.downloads++;
       return this.opened(fileId, containerId, filename, response);

@@ -1,0 +1,177 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AzureOpenAI } from 'openai';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FileContentUnavailableError, InvalidOptionsError } from '../src/index.js';
+import { isAzureClient } from '../src/container/azure.js';
+import { isRetrieveRefused } from '../src/container/probe.js';
+import { createSimulator, type SimulatorOptions } from '../src/testing/index.js';
+import { AZURE_REFUSAL, azureFront } from './helpers/azure-front.js';
+import { makeSession, recordEvents } from './helpers/session.js';
+import { SALES_CSV } from './helpers/sim.js';
+
+const API_VERSION = '2025-04-01-preview';
+const MINUTE = 60_000;
+let cleanup: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.reverse()) await fn();
+  cleanup = [];
+  vi.useRealTimers();
+});
+
+/** The simulator behind Azure's URL shapes, and an AzureOpenAI client (from `openai`) pointed at it. */
+async function azure(options: SimulatorOptions = {}, front: { refusalStatus?: number } = {}) {
+  const sim = createSimulator(options);
+  const server = await sim.listen();
+  cleanup.push(() => server.close());
+  const shape = azureFront(server.url, front);
+  const client = new AzureOpenAI({ endpoint: 'https://example-resource.openai.azure.com', apiVersion: API_VERSION, apiKey: 'azure-key-0123456789abcdef', fetch: shape.fetch, maxRetries: 0 });
+  return { sim, client, seen: shape.seen };
+}
+
+const retrieves = (seen: ReturnType<typeof azureFront>['seen']) => seen.filter((r) => r.method === 'GET' && /^\/containers\/[^/]+$/.test(r.path));
+const fileLists = (seen: ReturnType<typeof azureFront>['seen']) => seen.filter((r) => r.method === 'GET' && /^\/containers\/[^/]+\/files$/.test(r.path));
+
+describe('Azure OpenAI', () => {
+  it('the whole lifecycle with new AzureOpenAI(): create, upload, run, expiry, recovery, download, close', async () => {
+    const { sim, client, seen } = await azure();
+    const session = makeSession(client);
+    const events = recordEvents(session);
+    await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
+    const first = await session.run('Total revenue by region, as a chart');
+    expect(first.text).toContain('revenue');
+    const old = session.containerId!;
+    expect(old.length).toBeLessThanOrEqual(64);
+    expect(sim.containers.get(old)!.name.length).toBeLessThanOrEqual(64);
+
+    sim.expire(old);
+    const second = await session.run('Now revenue by product');
+    expect(second.recovered).toBe(true);
+    const fresh = session.containerId!;
+    expect(fresh).not.toBe(old);
+    expect(events.of('container.recreated')).toMatchObject([{ previousContainerId: old, restoredFiles: 1 }]);
+    expect([...sim.containers.get(fresh)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+
+    const dir = await mkdtemp(join(tmpdir(), 'cis-azure-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const saved = await session.saveAll(second, dir);
+    expect(saved.length).toBeGreaterThan(0);
+    expect((await readFile(saved.find((p) => p.endsWith('.csv'))!, 'utf8')).split('\n')[0]).toBe('product,revenue');
+
+    await session.close();
+    expect([...sim.containers.values()].every((c) => c.status !== 'running')).toBe(true);
+    expect([...sim.files.values()].every((f) => f.deleted)).toBe(true);
+
+    // Azure's shape on every request: api-version, api-key, no bearer token.
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen.filter((r) => !(r.apiVersion === API_VERSION && r.apiKey && !r.authorization))).toEqual([]);
+    expect(events.of('error')).toEqual([]);
+  });
+
+  it('a refused containers.retrieve falls back to listing the files, and is not asked again', async () => {
+    const { sim, client, seen } = await azure();
+    // Adopting an existing container needs a look at it: retrieve is refused, the file list answers.
+    const existing = await client.containers.create({ name: 'existing' });
+    const adopter = makeSession(client, { container: { id: existing.id } });
+    const info = await adopter.start();
+    expect(info.id).toBe(existing.id);
+    expect(retrieves(seen)).toHaveLength(1);
+    expect(fileLists(seen)).toHaveLength(1);
+    await adopter.touch();
+    await adopter.touch();
+    expect(retrieves(seen)).toHaveLength(1); // remembered for the client: straight to the fallback
+    expect(fileLists(seen)).toHaveLength(3);
+    expect(adopter.stats.touches).toBe(2);
+    // An expired container is recognised through the fallback too.
+    sim.expire(existing.id);
+    await adopter.touch();
+    expect(adopter.containerId).not.toBe(existing.id);
+    expect(adopter.stats.recreations).toBe(1);
+    await adopter.close();
+  });
+
+  it('keep-alive touches through the file list keep an idle container alive on a simulated clock', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+    const { sim, client, seen } = await azure();
+    const session = makeSession(client, { keepAlive: { idleTimeoutMs: 2 * 60 * MINUTE } });
+    await session.start();
+    for (let t = 0; t < 90 * MINUTE; t += MINUTE) await vi.advanceTimersByTimeAsync(MINUTE);
+    expect(sim.containers.get(session.containerId!)!.status).toBe('running');
+    expect(session.stats.touches).toBe(5); // at 16, 32, 48, 64 and 80 minutes
+    expect(fileLists(seen)).toHaveLength(5);
+    expect(session.stats.cost.keepAlive.touches).toBe(5);
+    vi.useRealTimers();
+    await session.close();
+  });
+
+  it('"cannot tell" counts as alive: a failing fallback neither re-creates nor fails the touch', async () => {
+    const { sim, client } = await azure();
+    const session = makeSession(client);
+    const events = recordEvents(session);
+    await session.start();
+    const id = session.containerId!;
+    await session.touch(); // learns that retrieve is refused
+    sim.fail({ path: `/containers/${id}/files`, method: 'GET', status: 403, times: 1, body: { error: { message: 'Forbidden', type: 'invalid_request_error', param: null, code: null } } });
+    await session.touch();
+    expect(session.containerId).toBe(id);
+    expect(session.stats.recreations).toBe(0);
+    expect(events.of('error').map((e) => e.operation)).toEqual([expect.stringMatching(/could not tell whether container .* is alive; assuming it is/)]);
+    await session.close();
+  });
+
+  it('a refusal answered as a 500 is recognised after the retries', async () => {
+    const { client, seen } = await azure({}, { refusalStatus: 500 });
+    const existing = await client.containers.create({ name: 'existing' });
+    const session = makeSession(client, { container: { id: existing.id } });
+    expect((await session.start()).id).toBe(existing.id);
+    expect(retrieves(seen)).toHaveLength(4); // 1 + 3 retries (the test session's policy), then the fallback
+    expect(fileLists(seen)).toHaveLength(1);
+    await session.close();
+  });
+
+  it('a persistent 500 on file content is a FileContentUnavailableError that says what it is', async () => {
+    const { sim, client } = await azure();
+    const session = makeSession(client);
+    await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
+    const result = await session.run('Total revenue by region, as a chart');
+    const file = result.files[0]!;
+    sim.fail({ path: /\/content$/, status: 500, times: 100 });
+    const error = await session.download(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileContentUnavailableError);
+    expect(error).toMatchObject({ fileId: file.fileId, containerId: file.containerId, attempts: 4 });
+    expect((error as Error).message).toMatch(/answered 500 for the content of file .* on all 4 attempts.*Foundry/);
+    await session.close();
+  });
+
+  it('ids and names within Azure limits, checked before anything is sent', async () => {
+    const { client, seen } = await azure();
+    expect(() => makeSession(client, { container: { name: 'n'.repeat(65) } })).toThrow(/`container.name`: Azure OpenAI accepts container names of at most 64/);
+    expect(() => makeSession(client, { container: { id: `cntr_${'a'.repeat(60)}` } })).toThrow(InvalidOptionsError);
+    expect(() => makeSession(client, { container: { id: `cntr_${'a'.repeat(60)}` } })).toThrow(/at most 64 characters.*composite id/);
+    expect(seen).toHaveLength(0);
+    // The generated name fits whatever the session id.
+    const session = makeSession(client, { sessionId: 'u'.repeat(200) });
+    const info = await session.start();
+    expect(info.name.length).toBeLessThanOrEqual(64);
+    await session.close();
+  });
+});
+
+describe('Azure detection and refusal classification', () => {
+  it('recognises Azure clients by shape', () => {
+    const azureClient = new AzureOpenAI({ endpoint: 'https://r.openai.azure.com', apiVersion: API_VERSION, apiKey: 'k' });
+    expect(isAzureClient(azureClient)).toBe(true);
+    expect(isAzureClient({ baseURL: 'https://r.openai.azure.com/openai/v1/' } as never)).toBe(true);
+    expect(isAzureClient({ baseURL: 'https://api.openai.com/v1' } as never)).toBe(false);
+  });
+
+  it('tells a refused operation from a dead container', () => {
+    const apiError = (status: number, body: unknown) => Object.assign(new Error('x'), { status, headers: new Headers(), error: body });
+    expect(isRetrieveRefused(apiError(400, AZURE_REFUSAL.error), 'cntr_1')).toBe(true);
+    expect(isRetrieveRefused(apiError(405, { message: 'Method not allowed' }), 'cntr_1')).toBe(true);
+    expect(isRetrieveRefused(apiError(400, { message: 'Container is expired.' }), 'cntr_1')).toBe(false);
+    expect(isRetrieveRefused(apiError(404, { message: 'Container not found' }), 'cntr_1')).toBe(false);
+    expect(isRetrieveRefused(apiError(401, { message: 'Incorrect API key provided' }), 'cntr_1')).toBe(false);
+  });
+});

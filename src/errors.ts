@@ -18,8 +18,26 @@ export class InvalidOptionsError extends CodeInterpreterError {
 
 /** The session was closed (before or during the call); create a new one to go on. */
 export class SessionClosedError extends CodeInterpreterError {
-  constructor(method: string) {
-    super(`${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`);
+  /**
+   * @param method The method that was called.
+   * @param message Replaces the default message (e.g. when another process closed the session).
+   */
+  constructor(method: string, message?: string) {
+    super(message ?? `${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`);
+  }
+}
+
+/**
+ * The session store (e.g. Redis) did not answer within its timeout or could not be reached.
+ * `cause` is the underlying error (an ioredis error, a timeout). A change that timed out may
+ * still have been applied; every change is safe to apply again.
+ */
+export class StoreUnavailableError extends CodeInterpreterError {
+  /** The store operation that failed, e.g. `update (putFile)`. */
+  readonly operation: string;
+  constructor(operation: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.operation = operation;
   }
 }
 

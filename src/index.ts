@@ -28,6 +28,7 @@ export {
   DownloadTooLargeError,
   FileNotFoundError,
   FileContentUnavailableError,
+  StoreUnavailableError,
 } from './errors.js';
 export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
@@ -49,7 +50,17 @@ export { DEFAULT_PRICES } from './cost/prices.js';
 export type { CostSummary, TierCost, PriceTable, PricingOptions } from './cost/types.js';
 export type { ContainerCost, ContainerEnd } from './cost/tracker.js';
 
-export { MemorySessionStore, type SessionStore, type SessionState, type TranscriptEntry } from './store/types.js';
+export { MemorySessionStore, type MemorySessionStoreOptions } from './store/memory-store.js';
+export {
+  applyStateChange,
+  type SessionStore,
+  type SessionState,
+  type StateChange,
+  type StateUpdate,
+  type StoreCallOptions,
+  type LeaseState,
+  type TranscriptEntry,
+} from './store/types.js';
 
 export {
   RunResultSchema,

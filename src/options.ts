@@ -129,8 +129,8 @@ export const SessionOptionsSchema = z.strictObject({
   pricing: PricingSchema.optional(),
   store: z.custom<SessionStore>((v) => {
     const s = v as SessionStore | undefined;
-    return typeof s?.load === 'function' && typeof s.save === 'function' && typeof s.delete === 'function';
-  }, { error: 'expected a SessionStore ({ load, save, delete }), e.g. new MemorySessionStore()' }).optional(),
+    return typeof s?.load === 'function' && typeof s.update === 'function' && typeof s.delete === 'function';
+  }, { error: 'expected a SessionStore ({ load, update, delete }), e.g. new MemorySessionStore() or new RedisSessionStore({ redis })' }).optional(),
   sessionId: z.string().min(1).max(200).optional(),
 });
 

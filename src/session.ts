@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import OpenAI from 'openai';
-import { combineSignals } from './abort.js';
+import { combineSignals, raceSignal } from './abort.js';
 import { resolvePrices } from './cost/prices.js';
 import { CostTracker } from './cost/tracker.js';
 import type { CostSummary } from './cost/types.js';
-import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs } from './container/keep-alive.js';
+import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs, keepAliveLeaseMs } from './container/keep-alive.js';
 import { ContainerLifecycle } from './container/lifecycle.js';
 import { containerSecrets, type ContainerInfo } from './container/types.js';
 import { Downloads, type DownloadedFile, type FileRef } from './downloads/downloads.js';
@@ -27,7 +27,8 @@ import type { RunEvent } from './runs/events.js';
 import type { RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
 import { StateHolder } from './store/state-holder.js';
-import { MemorySessionStore } from './store/types.js';
+import { MemorySessionStore } from './store/memory-store.js';
+import type { SessionState } from './store/types.js';
 
 /** `session.stats`: request counters, and what the session's containers cost. */
 export interface SessionStats extends RequestCounters {
@@ -104,7 +105,11 @@ export class CodeInterpreterSession implements AsyncDisposable {
     this.options = validateSessionOptions(options);
     const client = this.options.client ?? defaultClient();
     this.id = this.options.sessionId ?? randomUUID();
-    this.state = new StateHolder(this.options.store ?? new MemorySessionStore(), this.id);
+    this.state = new StateHolder(this.options.store ?? new MemorySessionStore(), this.id, () => {
+      // Closed by another process: stop touching, and make no container from now on.
+      this.keepAlive?.stop();
+      this.lifecycle.close();
+    });
     const given = this.options.retry;
     const retry =
       given === false
@@ -132,7 +137,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
         ? undefined
         : new KeepAlive(
             {
-              intervalMs: () => keepAliveOptions?.intervalMs ?? defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes),
+              intervalMs: () => this.touchIntervalMs(),
               idleTimeoutMs: () => {
                 const timeMs = keepAliveOptions?.idleTimeoutMs ?? KEEP_ALIVE_IDLE_TIMEOUT_MS;
                 const budget = keepAliveOptions?.maxIdleCostUsd;
@@ -206,19 +211,19 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Creates (or adopts) the container now instead of on first need. */
   async start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
-    await this.begin('start');
+    await this.begin('start', opts.signal);
     return this.lifecycle.start(opts.signal);
   }
 
   /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
   async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
-    await this.begin('upload');
+    await this.begin('upload', opts.signal);
     return this.files.upload(source, opts);
   }
 
   /** Tracks an existing Files API file (`file-…`) and puts it in the container. */
   async attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
-    await this.begin('attachFile');
+    await this.begin('attachFile', opts.signal);
     if (typeof fileId !== 'string' || fileId === '') {
       throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
     }
@@ -227,14 +232,14 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Every file in the container now. */
   async listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
-    await this.begin('listFiles');
+    await this.begin('listFiles', opts.signal);
     return this.files.list(opts.signal);
   }
 
   /** Runs one turn: the model answers, running code in the container as it sees fit. */
   async run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
-    await this.begin('run');
     const signal = combineSignals(opts.signal, opts.timeoutMs);
+    await this.begin('run', signal);
     for (const source of opts.files ?? []) await this.files.upload(source, { signal });
     const prepared = await this.files.prepareInput(input, signal);
     let result: RunResult | undefined;
@@ -249,8 +254,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
-    await this.begin('stream');
     const signal = combineSignals(opts.signal, opts.timeoutMs);
+    await this.begin('stream', signal);
     for (const source of opts.files ?? []) await this.files.upload(source, { signal });
     const prepared = await this.files.prepareInput(input, signal);
     let containerId: string | undefined;
@@ -270,25 +275,25 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** A generated file, whole, in memory. */
   async download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
-    await this.begin('download');
+    await this.begin('download', opts.signal);
     return this.downloads.download(ref, opts);
   }
 
   /** A generated file as a web stream (e.g. to pipe into an HTTP response). */
   async downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
-    await this.begin('downloadStream');
+    await this.begin('downloadStream', opts.signal);
     return (await this.downloads.open(ref, opts.signal)).body;
   }
 
   /** Streams a generated file into `dir` under a safe name; returns the path written. */
   async saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
-    await this.begin('saveFile');
+    await this.begin('saveFile', opts.signal);
     return this.downloads.save(ref, dir, opts);
   }
 
   /** Saves every file `result` cites into `dir`; returns the paths. */
   async saveAll(result: RunResult, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
-    await this.begin('saveAll');
+    await this.begin('saveAll', opts.signal);
     return this.downloads.saveAll(result, dir, opts);
   }
 
@@ -311,12 +316,19 @@ export class CodeInterpreterSession implements AsyncDisposable {
     return this.close();
   }
 
-  private async begin(method: string): Promise<void> {
+  private async begin(method: string, signal?: AbortSignal): Promise<void> {
     if (this.closing) throw new SessionClosedError(method);
     this.usedAt = Date.now();
     this.keepAlive?.noteSessionUse();
-    this.loaded ??= this.state.reload();
-    await this.loaded;
+    if (!this.loaded) {
+      // Loaded once; a failed load (store unreachable) is tried again by the next call.
+      const loading = this.state.reload();
+      this.loaded = loading;
+      loading.catch(() => {
+        if (this.loaded === loading) this.loaded = undefined;
+      });
+    }
+    await raceSignal(this.loaded, signal);
   }
 
   private noteContainerActivity(kind: 'work' | 'touch'): void {
@@ -329,12 +341,18 @@ export class CodeInterpreterSession implements AsyncDisposable {
     await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal);
   }
 
+  private touchIntervalMs(): number {
+    const given = this.options.keepAlive;
+    return (given ? given.intervalMs : undefined) ?? defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes);
+  }
+
   private async keepAliveTouch(idleMs: number): Promise<void> {
-    const store = this.state.store;
-    const ttlMs = 2 * defaultTouchIntervalMs(this.lifecycle.expiresAfterMinutes);
     try {
-      if (store.lease && !(await store.lease(this.id, 'keepalive', this.leaseHolder, ttlMs))) {
-        this.keepAlive?.noteContainerActivity(); // another process keeps it alive; check again next interval
+      // With a shared store, one process touches: the holder of a lease that lives about one
+      // interval, so a holder that died is replaced before the container expires.
+      const lease = await this.state.lease('keepalive', this.leaseHolder, keepAliveLeaseMs(this.touchIntervalMs()));
+      if (!lease.held) {
+        this.keepAlive?.retryAfter(lease.remainingMs + Math.random() * Math.min(1000, lease.remainingMs / 10));
         return;
       }
       const containerId = await this.lifecycle.touch();
@@ -349,19 +367,42 @@ export class CodeInterpreterSession implements AsyncDisposable {
     this.keepAlive?.stop();
     this.lifecycle.close();
     await this.lifecycle.settle(); // a creation in flight must finish, or its container would be orphaned
+    const deleteContainer = opts.deleteContainer !== false;
+    const deleteFiles = opts.deleteFiles !== false;
     const problems: unknown[] = [];
-    if (opts.deleteContainer !== false) await this.lifecycle.delete().catch((error: unknown) => problems.push(error));
-    if (opts.deleteFiles !== false) {
-      for (const file of this.files.tracked.filter((f) => f.owned)) {
-        await this.runner
-          .send('files.delete', (client) => client.files.delete(file.fileId))
-          .catch((error: unknown) => {
-            if (!isNotFound(error)) problems.push(error);
-          });
+    const local = this.state.current;
+    let shared: SessionState | undefined;
+    try {
+      if (deleteContainer && deleteFiles) {
+        // The session ends for every process: take the shared state away (leaving a tombstone),
+        // then delete everything it names, whichever process made it.
+        shared = await this.state.delete();
+      } else if (deleteContainer || deleteFiles) {
+        shared = await this.state.reload();
+      }
+    } catch (error) {
+      // A session closed elsewhere has nothing shared left; anything else (the store unreachable)
+      // is reported, and what this process knows is still cleaned up.
+      if (!(error instanceof SessionClosedError)) problems.push(error);
+    }
+    if (deleteContainer) {
+      const ids = new Set([shared?.containerId, local.containerId].filter((id): id is string => !!id));
+      for (const id of ids) await this.lifecycle.deleteContainer(id).catch((error: unknown) => problems.push(error));
+      if (!deleteFiles && shared?.containerId) {
+        await this.state.update({ type: 'replaceContainer', from: shared.containerId, to: undefined }).catch((e: unknown) => problems.push(e));
       }
     }
-    if (opts.deleteContainer !== false && opts.deleteFiles !== false) await this.state.store.delete(this.id).catch((e: unknown) => problems.push(e));
-    else await this.state.save().catch((e: unknown) => problems.push(e));
+    if (deleteFiles) {
+      const owned = new Map([...local.files, ...(shared?.files ?? [])].filter((f) => f.owned).map((f) => [f.fileId, f]));
+      for (const file of owned.values()) {
+        try {
+          await this.runner.send('files.delete', (client) => client.files.delete(file.fileId));
+          if (!deleteContainer) await this.state.update({ type: 'removeFile', fileId: file.fileId });
+        } catch (error) {
+          if (!isNotFound(error)) problems.push(error);
+        }
+      }
+    }
     if (problems.length) {
       throw new CodeInterpreterError(`close() could not clean up everything: ${problems.map(describeError).join('; ')}`, {
         cause: new AggregateError(problems),

@@ -9,6 +9,7 @@ import { createSimulator } from '../src/testing/index.js';
 import { maxInAnyWindow } from './helpers/windows.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
 import { makeSession } from './helpers/session.js';
+import { storeContract } from './helpers/store-contract.js';
 import { SALES_CSV, withMsw } from './helpers/sim.js';
 
 const run = promisify(execFile);
@@ -95,39 +96,7 @@ describeRedis('createRedisRateLimiter', () => {
 });
 
 describeRedis('RedisSessionStore', () => {
-  it('saves, loads and deletes state', async () => {
-    const store = new RedisSessionStore({ redis, prefix: `${key('store')}:` });
-    expect(await store.load('s')).toBeUndefined();
-    await store.save('s', { containerId: 'cntr_1', files: [], conversation: { transcript: [{ role: 'user', text: 'hi' }] } });
-    expect(await store.load('s')).toEqual({ containerId: 'cntr_1', files: [], conversation: { transcript: [{ role: 'user', text: 'hi' }] } });
-    await store.delete('s');
-    expect(await store.load('s')).toBeUndefined();
-  });
-
-  it('withLock runs one holder at a time', async () => {
-    const store = new RedisSessionStore({ redis, prefix: `${key('lock')}:` });
-    let inside = 0;
-    let most = 0;
-    await Promise.all(
-      Array.from({ length: 5 }, () =>
-        store.withLock('s', 'recreate', async () => {
-          most = Math.max(most, ++inside);
-          await new Promise((r) => setTimeout(r, 20));
-          inside--;
-        }),
-      ),
-    );
-    expect(most).toBe(1);
-  });
-
-  it('gives the keep-alive lease to one holder until it lapses', async () => {
-    const store = new RedisSessionStore({ redis, prefix: `${key('lease')}:` });
-    expect(await store.lease('s', 'keepalive', 'a', 200)).toBe(true);
-    expect(await store.lease('s', 'keepalive', 'b', 200)).toBe(false);
-    expect(await store.lease('s', 'keepalive', 'a', 200)).toBe(true);
-    await new Promise((r) => setTimeout(r, 250));
-    expect(await store.lease('s', 'keepalive', 'b', 200)).toBe(true);
-  });
+  storeContract(() => new RedisSessionStore({ redis, prefix: `${key('contract')}:`, tombstoneTtlMs: 100 }), { tombstoneTtlMs: 100 });
 
   it('two sessions sharing a store: only the lease holder touches the container', async () => {
     const h = withMsw();

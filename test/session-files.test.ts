@@ -126,7 +126,10 @@ describe('attachFile()', () => {
     const session = makeSession(h.client);
     const file = await session.attachFile(existing.id);
     expect(file).toMatchObject({ fileId: existing.id, filename: 'shared.csv', origin: 'attached', owned: false });
-    expect(await session.attachFile(existing.id)).toBe(file);
+    // Attaching it again answers the tracked entry without asking the API again.
+    expect(await session.attachFile(existing.id)).toEqual(file);
+    expect(h.sim.requestsTo(`/files/${existing.id}`, 'GET')).toHaveLength(1);
+    expect(session.trackedFiles).toHaveLength(1);
     await session.start();
     expect(await containerText(session.containerId!, '/mnt/data/shared.csv')).toBe(SALES_CSV);
     await session.close();

@@ -27,6 +27,16 @@ export function defaultTouchIntervalMs(expiresAfterMinutes: number): number {
 }
 
 /**
+ * How long the keep-alive lease lasts (sessions sharing a store let one holder touch): one touch
+ * interval plus slack for the touch itself and a late timer (a quarter of the interval, between
+ * 1 s and 30 s), so a live holder renews it before it lapses. A holder that died is replaced that
+ * long after its last touch: 16.5 min for the default 16-min interval, before the 20-min expiry.
+ */
+export function keepAliveLeaseMs(intervalMs: number): number {
+  return Math.round(intervalMs + Math.min(Math.max(intervalMs / 4, 1_000), 30_000));
+}
+
+/**
  * Keeps a container from expiring while its session is in use. Two clocks: when the container was
  * last used by any request (which refreshes its expiry on the server, so a busy session never
  * needs a touch), and when the session was last used by its caller (past `idleTimeoutMs`, touching
@@ -54,6 +64,14 @@ export class KeepAlive {
   noteContainerActivity(): void {
     this.containerActiveAt = this.now();
     this.schedule();
+  }
+
+  /** Checks again in `ms` (another holder has the lease until then) instead of one interval from now. */
+  retryAfter(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.fire(), Math.max(0, ms));
+    this.timer.unref?.();
   }
 
   stop(): void {

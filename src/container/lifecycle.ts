@@ -179,14 +179,19 @@ export class ContainerLifecycle {
   async delete(): Promise<void> {
     const id = this.containerId;
     if (!id) return;
+    await this.deleteContainer(id);
+    this.info = undefined;
+    await this.deps.state.update({ type: 'replaceContainer', from: id, to: undefined });
+  }
+
+  /** Deletes container `id` at the API; one that is already gone is fine. */
+  async deleteContainer(id: string): Promise<void> {
     try {
       await this.deps.runner.send('containers.delete', (client) => client.containers.delete(id));
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
     this.ended(id, 'deleted');
-    this.info = undefined;
-    this.deps.state.current.containerId = undefined;
   }
 
   /** A container of ours died or was deleted: its cost is final (`container.ended`). */
@@ -196,62 +201,117 @@ export class ContainerLifecycle {
   }
 
   private async bringUp(signal: AbortSignal): Promise<string> {
-    const { state, options } = this.deps;
-    await state.reload();
+    const { state } = this.deps;
+    await state.reload(signal);
     const stored = state.current.containerId;
-    const candidate = stored ?? options.id;
-    if (candidate) {
-      const info = await this.retrieve(candidate, signal);
+    if (stored) {
+      const info = await this.retrieve(stored, signal);
       if (info && info.status !== 'expired') return this.adopt(info);
       // A container this session was using (here or in another process) died: that is a recovery.
-      if (stored) return this.recreate(stored, 'the stored container had expired', signal);
+      return this.recreate(stored, 'the stored container had expired', signal);
     }
-    const info = await this.create(signal);
-    this.deps.events.emit('container.created', { container: info });
-    return this.adopt(info);
+    return this.establish(undefined, signal);
   }
 
-  private async adopt(info: ContainerInfo): Promise<string> {
+  private adopt(info: ContainerInfo): string {
     this.info = info;
     if (info.expiresAfterMinutes) this.expiresAfterMinutes = info.expiresAfterMinutes;
-    if (this.deps.state.current.containerId !== info.id) {
-      this.deps.state.current.containerId = info.id;
-      await this.deps.state.save();
-    }
     this.deps.onActivity();
     return info.id;
   }
 
   private async recreate(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
-    const { state, events } = this.deps;
+    const { events } = this.deps;
     events.emit('container.expired', { containerId: expiredId, reason });
     this.ended(expiredId, 'expired');
     this.filesIn.delete(expiredId);
     if (this.info?.id === expiredId) this.info = undefined;
     try {
-      return await state.withLock('recreate', async () => {
-        await state.reload();
-        const current = state.current.containerId;
-        if (current && current !== expiredId) {
-          // Another process sharing the store already made the replacement: use it.
-          const info = await this.retrieve(current, signal);
-          if (info && info.status !== 'expired') return this.adopt(info);
-        }
-        const info = await this.create(signal);
-        this.deps.runner.stats.recreations++;
-        const id = await this.adopt(info);
-        events.emit('container.recreated', { previousContainerId: expiredId, container: info, restoredFiles: state.current.files.length });
-        return id;
-      });
+      return await this.establish(expiredId, signal);
     } catch (error) {
-      if (state.current.containerId === expiredId) state.current.containerId = undefined;
-      if (signal?.aborted) throw error; // every caller gave up: not a failure of recovery
+      if (signal?.aborted || error instanceof SessionClosedError) throw error; // not a failure of recovery
       throw new ContainerExpiredError(
         expiredId,
         `Container ${expiredId} expired and a replacement could not be made: ${describeError(error)}. ` +
           'The session stays usable: the next call tries again.',
         { cause: error },
       );
+    }
+  }
+
+  /**
+   * Makes the session's container when the store has none (`replacing` undefined) or replaces the
+   * dead `replacing`. Runs under the store's `container` lock, so one container is made per
+   * session across every process, also when they start together: whoever comes second finds the
+   * first one's container and uses it. The store's compare-and-set (`replaceContainer`) is the
+   * final word; a process that loses it (a store without locks, a lock that lapsed) deletes the
+   * container it made and uses the winner's.
+   */
+  private establish(replacing: string | undefined, signal?: AbortSignal): Promise<string> {
+    const { state } = this.deps;
+    return state.withLock(
+      'container',
+      async () => {
+        for (let round = 0; ; round++) {
+          await state.reload(signal);
+          const current = state.current.containerId;
+          if (current && current !== replacing) {
+            // Another process (or an earlier round) made or adopted it meanwhile: use it if it lives.
+            const info = await this.retrieve(current, signal);
+            if (info && info.status !== 'expired') return this.adopt(info);
+          }
+          if (this.closed) throw new SessionClosedError('run');
+          const { info, made } = await this.obtain(current === undefined, signal);
+          let applied: boolean;
+          try {
+            applied = await state.update({ type: 'replaceContainer', from: current, to: info.id }, signal);
+          } catch (error) {
+            // Closed meanwhile, or the store failed: the container must not outlive this call unowned.
+            if (made) await this.discard(info.id);
+            throw error;
+          }
+          if (applied) return this.announce(info, made, current);
+          if (made) await this.discard(info.id);
+          if (round >= 2) throw new ContainerExpiredError(current ?? info.id, 'Other processes kept replacing the container; try again.');
+          replacing = current;
+        }
+      },
+      signal,
+    );
+  }
+
+  /** The container to record: the one named in `container.id` when first asked and alive, else a new one. */
+  private async obtain(first: boolean, signal?: AbortSignal): Promise<{ info: ContainerInfo; made: boolean }> {
+    const requested = this.deps.options.id;
+    if (first && requested) {
+      const info = await this.retrieve(requested, signal);
+      if (info && info.status !== 'expired') return { info, made: false };
+    }
+    return { info: await this.create(signal), made: true };
+  }
+
+  private announce(info: ContainerInfo, made: boolean, previous: string | undefined): string {
+    const { events, runner, state } = this.deps;
+    const id = this.adopt(info);
+    if (!made) return id;
+    if (previous === undefined) {
+      events.emit('container.created', { container: info });
+    } else {
+      runner.stats.recreations++;
+      events.emit('container.recreated', { previousContainerId: previous, container: info, restoredFiles: state.current.files.length });
+    }
+    return id;
+  }
+
+  /** Deletes a container this process made but may not keep; a failure is reported, not thrown (the caller has its own). */
+  private async discard(id: string): Promise<void> {
+    try {
+      await this.deleteContainer(id);
+    } catch (error) {
+      this.deps.events.emit('error', {
+        operation: 'containers.delete (discarding a container another process replaced)',
+        error: error instanceof Error ? error : new Error(String(error)),
+      });
     }
   }
 

@@ -57,9 +57,8 @@ export async function persistGeneratedFiles(
       containerFileId: generated.fileId,
     };
     // Tracked but not attached: the file is already in this container under its original id.
-    files.trackOnly(file, result.containerId);
+    await files.trackOnly(file, result.containerId, signal);
     copied.push(file);
   }
-  if (copied.length) await files.saveState();
   return copied;
 }

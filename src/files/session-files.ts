@@ -1,5 +1,5 @@
 import type { ContainerLifecycle } from '../container/lifecycle.js';
-import { FileNotFoundError } from '../errors.js';
+import { FileNotFoundError, SessionClosedError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
@@ -61,7 +61,13 @@ export class SessionFiles {
 
   async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
     const file = await this.create(source, opts);
-    await this.track(file, opts.signal);
+    try {
+      await this.track(file, opts.signal);
+    } catch (error) {
+      // Closed by another process meanwhile: its close() could not know this file, so delete it here.
+      if (error instanceof SessionClosedError) await this.deleteUntracked(file.fileId);
+      throw error;
+    }
     this.deps.events.emit('file.uploaded', { file });
     return file;
   }
@@ -132,17 +138,18 @@ export class SessionFiles {
     const added = files.filter((file) => !this.tracked.some((f) => f.fileId === file.fileId));
     if (added.length === 0) return;
     for (const file of added) {
-      this.deps.state.current.files.push(file);
+      await this.deps.state.update({ type: 'putFile', file });
       if (containerId) this.deps.lifecycle.noteFile(containerId, file.fileId);
     }
-    await this.deps.state.save();
   }
 
-  /** Adds a file to the manifest and, when a container exists, puts it there too. */
+  /**
+   * Adds a file to the manifest (one atomic change: files other processes add at the same time are
+   * kept) and, when a container exists, puts it there too.
+   */
   async track(file: SessionFile, signal?: AbortSignal): Promise<void> {
     const { state, lifecycle, runner } = this.deps;
-    state.current.files.push(file);
-    await state.save();
+    await state.update({ type: 'putFile', file }, signal);
     if (!lifecycle.containerId && !lifecycle.busy) return; // the first container is created with it
     await lifecycle.call(
       'container-file',
@@ -158,17 +165,23 @@ export class SessionFiles {
       },
       signal,
     );
-    await state.save();
+    if (file.containerFileId) await state.update({ type: 'putFile', file }, signal);
   }
 
   /** Adds a file that is already in `containerId` to the manifest, without attaching it again. */
-  trackOnly(file: SessionFile, containerId: string): void {
-    this.deps.state.current.files.push(file);
+  async trackOnly(file: SessionFile, containerId: string, signal?: AbortSignal): Promise<void> {
+    await this.deps.state.update({ type: 'putFile', file }, signal);
     this.deps.lifecycle.noteFile(containerId, file.fileId);
   }
 
-  saveState(): Promise<void> {
-    return this.deps.state.save();
+  /** Deletes a Files API file the manifest does not hold; a failure is reported on `error`. */
+  private async deleteUntracked(fileId: string): Promise<void> {
+    try {
+      await this.deps.runner.send('files.delete', (client) => client.files.delete(fileId));
+    } catch (error) {
+      if (isNotFound(error)) return;
+      this.deps.events.emit('error', { operation: `files.delete (${fileId}, uploaded while the session was closed)`, error: error instanceof Error ? error : new Error(String(error)) });
+    }
   }
 
   /** Every file in the container, all pages. */

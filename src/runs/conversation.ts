@@ -58,21 +58,20 @@ export class Conversation {
     return { input: items, replayed: true };
   }
 
-  /** Records a finished run. */
-  async record(input: RunInput, result: { responseId: string; containerId: string; text: string }, newConversation: boolean): Promise<void> {
-    const conversation = this.current;
+  /** Records a finished run: one atomic change, so turns finished in other processes are kept too. */
+  async record(input: RunInput, result: { responseId: string; containerId: string; text: string }, newConversation: boolean, signal?: AbortSignal): Promise<void> {
     const entries: TranscriptEntry[] = [
       { role: 'user', text: userText(input) },
       { role: 'assistant', text: result.text },
     ];
-    conversation.transcript = [...(newConversation ? [] : conversation.transcript), ...entries].slice(-TRANSCRIPT_LIMIT);
-    conversation.previousResponseId = result.responseId;
-    conversation.chainContainerId = result.containerId;
-    await this.state.save();
+    await this.state.update(
+      { type: 'recordTurn', entries, limit: TRANSCRIPT_LIMIT, reset: newConversation, previousResponseId: result.responseId, chainContainerId: result.containerId },
+      signal,
+    );
   }
 
   /** The API refused the chain (`Expected container_id`): the next run replays the transcript instead. */
-  markChainDead(): void {
-    delete this.current.chainContainerId;
+  async markChainDead(containerId: string, signal?: AbortSignal): Promise<void> {
+    await this.state.update({ type: 'clearChain', containerId }, signal);
   }
 }

@@ -105,26 +105,26 @@ export class RunRecovery {
   /** Recovers from an expiry or a dead chain: true when a new container was made, undefined when it is neither. */
   private async recover(error: unknown, containerId: string, signal: AbortSignal | undefined): Promise<boolean | undefined> {
     const outcome = await recoverResponseFailure(this.deps.lifecycle, error, containerId, signal);
-    if (outcome?.staleHistory) this.deps.conversation.markChainDead();
+    if (outcome?.staleHistory) await this.deps.conversation.markChainDead(containerId, signal);
     return outcome?.recreated;
   }
 
-  private async finish(input: RunInput, body: Attempt['body'], raw: unknown, containerId: string, recovered: boolean, newConversation: boolean): Promise<RunResult> {
+  private async finish(input: RunInput, body: Attempt['body'], raw: unknown, containerId: string, recovered: boolean, newConversation: boolean, signal: AbortSignal | undefined): Promise<RunResult> {
     this.deps.ledger.noteResponse(raw, body.input, containerId);
     const result = parseRunResult(raw, { containerId, recovered });
-    await this.deps.conversation.record(input, result, newConversation);
+    await this.deps.conversation.record(input, result, newConversation, signal);
     return result;
   }
 
   async run(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): Promise<RunResult> {
-    await this.deps.state.reload(); // the conversation may have moved on in another process
+    await this.deps.state.reload(signal); // the conversation may have moved on in another process
     let recovered = false;
     for (let attempt = 0; ; attempt++) {
       const { containerId, body } = await this.prepare(input, opts, attempt, signal);
       try {
         const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal });
         this.deps.lifecycle.noteActivity();
-        return await this.finish(input, body, raw, containerId, recovered, opts.newConversation ?? false);
+        return await this.finish(input, body, raw, containerId, recovered, opts.newConversation ?? false, signal);
       } catch (error) {
         recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
       }
@@ -132,7 +132,7 @@ export class RunRecovery {
   }
 
   async *stream(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): AsyncGenerator<RunEvent, void, undefined> {
-    await this.deps.state.reload();
+    await this.deps.state.reload(signal);
     let recovered = false;
     for (let attempt = 0; ; attempt++) {
       const { containerId, body } = await this.prepare(input, opts, attempt, signal);
@@ -152,7 +152,7 @@ export class RunRecovery {
       try {
         for await (const event of stream) {
           if (event.type === 'response.completed' || event.type === 'response.incomplete') {
-            const result = await this.finish(input, body, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false);
+            const result = await this.finish(input, body, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false, signal);
             yield { type: 'result', result };
             return;
           }

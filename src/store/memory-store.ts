@@ -1,0 +1,97 @@
+import { raceSignal } from '../abort.js';
+import { applyStateChange, copyState, emptyState, type LeaseState, type SessionState, type SessionStore, type StateChange, type StateUpdate, type StoreCallOptions } from './types.js';
+
+export interface MemorySessionStoreOptions {
+  /**
+   * How long a closed session's id stays closed: sessions sharing this store that use the id in
+   * that time get `SessionClosedError`. @default 3_600_000 (1 hour)
+   */
+  tombstoneTtlMs?: number;
+  /** The clock, in ms. @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * The default store: state lives in this process only, with the same semantics as
+ * `RedisSessionStore` (atomic merging changes, a tombstone after close, a lock and a lease), so
+ * sessions of one process that share a store and a `sessionId` behave like processes sharing
+ * Redis. Callers get copies: nothing outside the store mutates its state.
+ */
+export class MemorySessionStore implements SessionStore {
+  private readonly states = new Map<string, SessionState>();
+  private readonly tombstones = new Map<string, number>();
+  private readonly locks = new Map<string, Promise<void>>();
+  private readonly leases = new Map<string, { holder: string; until: number }>();
+  private readonly tombstoneTtlMs: number;
+  private readonly now: () => number;
+
+  constructor(options: MemorySessionStoreOptions = {}) {
+    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 60 * 60_000;
+    this.now = options.now ?? Date.now;
+  }
+
+  private isClosed(sessionId: string): boolean {
+    const until = this.tombstones.get(sessionId);
+    if (until === undefined) return false;
+    if (until > this.now()) return true;
+    this.tombstones.delete(sessionId);
+    return false;
+  }
+
+  async load(sessionId: string): Promise<SessionState | undefined> {
+    if (this.isClosed(sessionId)) return { ...emptyState(), closed: true };
+    const state = this.states.get(sessionId);
+    return state && copyState(state);
+  }
+
+  async update(sessionId: string, change: StateChange): Promise<StateUpdate> {
+    if (this.isClosed(sessionId)) return { state: { ...emptyState(), closed: true }, applied: false };
+    let state = this.states.get(sessionId);
+    if (!state) this.states.set(sessionId, (state = emptyState()));
+    const applied = applyStateChange(state, change);
+    return { state: copyState(state), applied };
+  }
+
+  async delete(sessionId: string): Promise<SessionState | undefined> {
+    if (this.isClosed(sessionId)) return { ...emptyState(), closed: true };
+    const state = this.states.get(sessionId);
+    this.states.delete(sessionId);
+    this.tombstones.set(sessionId, this.now() + this.tombstoneTtlMs);
+    return state && copyState(state);
+  }
+
+  /** One holder at a time per session and lock name, within this process. */
+  async withLock<T>(sessionId: string, name: string, fn: () => Promise<T>, options: StoreCallOptions = {}): Promise<T> {
+    const key = `${sessionId}\0${name}`;
+    const before = this.locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const chained = before.then(() => mine);
+    this.locks.set(key, chained);
+    try {
+      await raceSignal(before, options.signal);
+    } catch (error) {
+      // Gave up waiting: let the next in line through once our turn would have come and gone.
+      release();
+      throw error;
+    } finally {
+      void chained.then(() => {
+        if (this.locks.get(key) === chained) this.locks.delete(key);
+      });
+    }
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  async lease(sessionId: string, name: string, holder: string, ttlMs: number): Promise<LeaseState> {
+    const key = `${sessionId}\0${name}`;
+    const now = this.now();
+    const current = this.leases.get(key);
+    if (current && current.holder !== holder && current.until > now) return { held: false, remainingMs: current.until - now };
+    this.leases.set(key, { holder, until: now + ttlMs });
+    return { held: true, remainingMs: ttlMs };
+  }
+}

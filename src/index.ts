@@ -32,8 +32,9 @@ export {
 } from './errors.js';
 export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
-export { createRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
-export type { RateLimiter, RateLimiterOptions, SlidingWindowOptions } from './ratelimit/types.js';
+export { createRateLimiter, defaultRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
+export type { RateLimiter, RateLimiterOptions, RateLimitSlot, SlidingWindowOptions } from './ratelimit/types.js';
+export { createLimitedFetch, type LimitedFetchOptions, type ThrottledRequest } from './transport/limited-fetch.js';
 
 export { SessionPool } from './pool/session-pool.js';
 export {

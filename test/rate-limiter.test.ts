@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CodeInterpreterSession, InvalidOptionsError, createRateLimiter } from '../src/index.js';
+import fc from 'fast-check';
+import { CodeInterpreterSession, InvalidOptionsError, createRateLimiter, type SlidingWindowLimiter } from '../src/index.js';
 import { defaultRateLimiter } from '../src/ratelimit/sliding-window.js';
 import { withMsw } from './helpers/sim.js';
 import { maxInAnyWindow } from './helpers/windows.js';
@@ -13,7 +14,7 @@ describe('createRateLimiter', () => {
     // Grant times as the limiter takes them (onGrant): when a caller resumes after its grant is the
     // event loop's business, which the margin option is for.
     const granted: number[] = [];
-    const limiter = createRateLimiter({ limit: 5, intervalMs: 100, onGrant: (at) => granted.push(at) });
+    const limiter = createRateLimiter({ limit: 5, intervalMs: 100, marginMs: 0, onGrant: (at) => granted.push(at) });
     await Promise.all(Array.from({ length: 23 }, () => limiter.acquire()));
     expect(granted).toHaveLength(23);
     expect(maxInAnyWindow(granted, 100)).toBe(5);
@@ -32,7 +33,7 @@ describe('createRateLimiter', () => {
   it('grants in limit-sized waves on a simulated clock, first come first served', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const start = Date.now();
-    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, now: () => Date.now() });
+    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
     const order: Array<[number, number]> = [];
     const all = Array.from({ length: 5 }, (_, i) => limiter.acquire().then(() => order.push([i, Date.now() - start])));
     await vi.advanceTimersByTimeAsync(2500);
@@ -49,7 +50,7 @@ describe('createRateLimiter', () => {
   it('a timer that fires early does not let an extra request through', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     let lag = 0; // the limiter's clock reads `lag` ms behind the timers: as if every timer fired early
-    const limiter = createRateLimiter({ limit: 1, intervalMs: 100, now: () => Date.now() - lag });
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 100, marginMs: 0, now: () => Date.now() - lag });
     const grants: number[] = [];
     await limiter.acquire();
     grants.push(Date.now() - lag);
@@ -64,7 +65,7 @@ describe('createRateLimiter', () => {
 
   it('an aborted waiter leaves the queue, takes no slot and rejects with the reason', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, now: () => Date.now() });
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
     await limiter.acquire();
     const controller = new AbortController();
     const aborted = limiter.acquire({ signal: controller.signal });
@@ -85,7 +86,7 @@ describe('createRateLimiter', () => {
 
   it('tryAcquire takes a free slot without waiting, and never jumps the queue', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
-    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, now: () => Date.now() });
+    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
     expect(limiter.tryAcquire()).toBe(true);
     expect(limiter.tryAcquire()).toBe(true);
     expect(limiter.tryAcquire()).toBe(false);
@@ -104,19 +105,154 @@ describe('createRateLimiter', () => {
   });
 });
 
+describe('slots stamped when sent (reserve)', () => {
+  const fake = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+
+  it('holds each slot 2% of the window longer by default, at most 500 ms', async () => {
+    fake();
+    for (const [intervalMs, marginMs] of [[1000, 20], [10_000, 200], [60_000, 500]] as const) {
+      const granted: number[] = [];
+      const limiter = createRateLimiter({ limit: 1, intervalMs, now: () => Date.now(), onGrant: (at) => granted.push(at) });
+      const both = Promise.all([limiter.acquire(), limiter.acquire()]);
+      await vi.advanceTimersByTimeAsync(intervalMs + marginMs);
+      await both;
+      expect(granted[1]! - granted[0]!).toBe(intervalMs + marginMs);
+    }
+  });
+
+  it('a granted slot not yet sent holds its place however long it waits', async () => {
+    fake();
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
+    const slot = await limiter.reserve();
+    expect(limiter.unsent).toBe(1);
+    let next = false;
+    void limiter.acquire().then(() => (next = true));
+    await vi.advanceTimersByTimeAsync(5000); // e.g. a slow connection
+    expect(next).toBe(false);
+    slot.sent(); // the window starts now, at 5000
+    await vi.advanceTimersByTimeAsync(999);
+    expect(next).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(next).toBe(true);
+    expect(limiter.unsent).toBe(0);
+  });
+
+  it('the window of a slot runs from its send time, not its grant time', async () => {
+    fake();
+    const start = Date.now();
+    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
+    const [a, b] = [limiter.tryReserve()!, limiter.tryReserve()!];
+    expect(limiter.tryReserve()).toBeUndefined();
+    const times: number[] = [];
+    const later = [limiter.acquire(), limiter.acquire()].map((p) => p.then(() => times.push(Date.now() - start)));
+    await vi.advanceTimersByTimeAsync(300);
+    a.sent();
+    await vi.advanceTimersByTimeAsync(300);
+    b.sent();
+    await vi.advanceTimersByTimeAsync(2000);
+    await Promise.all(later);
+    expect(times).toEqual([1300, 1600]);
+  });
+
+  it('a released slot is free at once for the next waiter', async () => {
+    fake();
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
+    const slot = await limiter.reserve();
+    let next = false;
+    void limiter.acquire().then(() => (next = true));
+    await vi.advanceTimersByTimeAsync(10);
+    slot.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next).toBe(true);
+  });
+
+  it('only the first of sent() and release() counts', async () => {
+    fake();
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
+    const sent = limiter.tryReserve()!;
+    sent.sent();
+    sent.release(); // too late: the request went out
+    sent.sent(); // and a second stamp does not move it
+    expect(limiter.tryReserve()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1000);
+    const released = limiter.tryReserve()!;
+    released.release();
+    released.release();
+    released.sent(); // never went out
+    expect(limiter.unsent).toBe(0);
+    const again = limiter.tryReserve();
+    expect(again).toBeDefined();
+    expect(limiter.tryReserve()).toBeUndefined(); // one slot, not two
+  });
+
+  it('an aborted reserve() takes no slot', async () => {
+    fake();
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.reserve({ signal: controller.signal });
+    controller.abort(new Error('gave up'));
+    await expect(waiting).rejects.toThrow('gave up');
+    expect(limiter.pending).toBe(0);
+    expect(limiter.unsent).toBe(0);
+    await expect(limiter.reserve({ signal: AbortSignal.abort(new Error('already')) })).rejects.toThrow('already');
+  });
+
+  it('never more than `limit` sends in any window, whatever the order of grants, sends and releases', async () => {
+    // Model-based: callers reserve, then after random delays send or release; the send times must
+    // never put more than `limit` into any window of intervalMs + marginMs (simulated clock).
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.array(fc.record({ arriveMs: fc.integer({ min: 0, max: 3000 }), sendAfterMs: fc.integer({ min: 0, max: 1500 }), release: fc.boolean() }), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        async (limit, marginMs, callers) => {
+          const clock = vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+          try {
+            const start = Date.now();
+            const limiter = createRateLimiter({ limit, intervalMs: 1000, marginMs, now: () => Date.now() });
+            const sends: number[] = [];
+            const done = callers.map(async (c) => {
+              await new Promise((r) => setTimeout(r, c.arriveMs));
+              const slot = await limiter.reserve();
+              await new Promise((r) => setTimeout(r, c.sendAfterMs));
+              if (c.release) slot.release();
+              else {
+                slot.sent();
+                sends.push(Date.now() - start);
+              }
+            });
+            await clock.advanceTimersByTimeAsync(callers.length * 2600 + 5000);
+            await Promise.all(done);
+            expect(sends.length).toBe(callers.filter((c) => !c.release).length);
+            expect(maxInAnyWindow(sends, 1000 + marginMs)).toBeLessThanOrEqual(limit);
+            expect(limiter.unsent).toBe(0);
+          } finally {
+            vi.useRealTimers();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('the default limiter', () => {
   it('is one per process, 100 per 60 s, used by every session not given one', async () => {
     const h = withMsw();
     try {
-      const shared = defaultRateLimiter();
+      const shared = defaultRateLimiter() as SlidingWindowLimiter;
       expect(defaultRateLimiter()).toBe(shared);
-      const waited = vi.spyOn(shared, 'acquire');
-      const immediate = vi.spyOn(shared, 'tryAcquire');
+      const waited = vi.spyOn(shared, 'reserve');
+      const immediate = vi.spyOn(shared, 'tryReserve');
       const a = new CodeInterpreterSession({ client: h.client, model: 'm' });
       const b = new CodeInterpreterSession({ client: h.client, model: 'm' });
       await a.start();
       await b.start();
-      const slots = immediate.mock.results.filter((r) => r.value === true).length + waited.mock.calls.length;
+      const slots = immediate.mock.results.filter((r) => r.value !== undefined).length + waited.mock.calls.length;
       expect(slots).toBe(h.sim.requests.length);
       expect(slots).toBeGreaterThan(0);
       await a.close();

@@ -1,18 +1,27 @@
 import { InvalidOptionsError } from '../errors.js';
-import type { RateLimiter, RateLimiterOptions, SlidingWindowOptions } from './types.js';
+import type { RateLimiter, RateLimiterOptions, RateLimitSlot, SlidingWindowOptions } from './types.js';
 
 export interface SlidingWindowLimiter extends RateLimiter {
   /** Waiters queued now. */
   readonly pending: number;
-  /** Takes a slot if one is free right now and nobody is queued; never waits. */
+  /** Slots granted whose request has not been sent (nor released) yet. */
+  readonly unsent: number;
+  /** Takes a slot, stamped now, if one is free right now and nobody is queued; never waits. */
   tryAcquire(): boolean;
+  reserve(opts?: { signal?: AbortSignal }): Promise<RateLimitSlot>;
+  tryReserve(): RateLimitSlot | undefined;
 }
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (slot: RateLimitSlot) => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
+}
+
+/** The default `marginMs`: 2% of the window, at most 500 ms. */
+export function defaultMarginMs(intervalMs: number): number {
+  return Math.min(500, intervalMs * 0.02);
 }
 
 export function validateLimiterOptions(where: string, options: RateLimiterOptions): void {
@@ -21,104 +30,160 @@ export function validateLimiterOptions(where: string, options: RateLimiterOption
   if (!Number.isFinite(options?.intervalMs) || options.intervalMs <= 0) {
     issues.push({ path: 'intervalMs', message: `expected a number of milliseconds > 0, got ${options?.intervalMs}` });
   }
+  if (options?.marginMs !== undefined && !(Number.isFinite(options.marginMs) && options.marginMs >= 0)) {
+    issues.push({ path: 'marginMs', message: `expected milliseconds >= 0, got ${options.marginMs}` });
+  }
   if (issues.length) throw new InvalidOptionsError(where, issues);
 }
 
 /**
- * A strict sliding-window limiter: at most `limit` acquisitions in ANY window of `intervalMs`.
+ * A strict sliding-window limiter: at most `limit` requests sent in ANY window of
+ * `intervalMs + marginMs`.
  *
- * It keeps the times of the last `limit` grants (a sliding log) on the monotonic clock and grants
- * the next one only when the oldest of them is `intervalMs` old. Timers may fire early, so a
- * woken queue re-checks the clock and sleeps again rather than trusting the timer: no margin is
- * needed for correctness. Waiters are served first come, first served.
+ * A slot is granted when fewer than `limit` slots are in use, where in use means granted but not
+ * yet sent (`reserve()`), or sent less than `intervalMs + marginMs` ago. A slot's window starts
+ * when its request is sent (`slot.sent()`), not when it was granted: a request that waited for a
+ * connection cannot arrive bunched with the next window's. `acquire()` is `reserve()` stamped at
+ * once. Timers may fire early, so a woken queue re-checks the clock rather than trusting the
+ * timer. Waiters are served first come, first served; an aborted waiter leaves the queue.
  *
  * p-throttle was the planned base; it is not used because its default window is fixed (2x the
- * limit inside one sliding window), its strict mode trusts timers, and it cannot drop a single
- * aborted call from its queue.
+ * limit inside one sliding window), its strict mode trusts timers, it cannot drop a single
+ * aborted call from its queue, and it has no notion of a slot stamped later.
  */
 export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowLimiter {
   validateLimiterOptions('createRateLimiter()', options);
-  if (options.marginMs !== undefined && !(options.marginMs >= 0)) {
-    throw new InvalidOptionsError('createRateLimiter()', [{ path: 'marginMs', message: `expected milliseconds >= 0, got ${options.marginMs}` }]);
-  }
   const { limit, onGrant } = options;
-  const intervalMs = options.intervalMs + (options.marginMs ?? 0);
+  const holdMs = options.intervalMs + (options.marginMs ?? defaultMarginMs(options.intervalMs));
   const now = options.now ?? (() => performance.now());
-  const grants: number[] = []; // ring of the last `limit` grant times, oldest first
+  const sentAt: number[] = []; // send times of slots still in the window, oldest first
+  let unsent = 0;
   const queue: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
-  const nextFreeAt = (t: number) => (grants.length < limit ? t : grants[0]! + intervalMs);
-
-  const grant = (t: number) => {
-    grants.push(t);
-    if (grants.length > limit) grants.shift();
-    onGrant?.(t);
+  const inUse = (t: number) => {
+    while (sentAt.length > 0 && sentAt[0]! + holdMs <= t) sentAt.shift();
+    return unsent + sentAt.length;
   };
 
-  const drain = () => {
+  const slot = (): RateLimitSlot => {
+    let open = true;
+    return {
+      sent() {
+        if (!open) return;
+        open = false;
+        unsent--;
+        sentAt.push(now());
+        schedule();
+      },
+      release() {
+        if (!open) return;
+        open = false;
+        unsent--;
+        drain();
+      },
+    };
+  };
+
+  const grant = (t: number): RateLimitSlot => {
+    unsent++;
+    onGrant?.(t);
+    return slot();
+  };
+
+  /** Wakes the queue when the oldest sent slot leaves the window; unsent slots wake it themselves. */
+  const schedule = () => {
+    if (timer || queue.length === 0) return;
+    const t = now();
+    if (inUse(t) < limit) {
+      drain();
+      return;
+    }
+    if (sentAt.length > 0) timer = setTimeout(drain, Math.max(1, Math.ceil(sentAt[0]! + holdMs - t)));
+  };
+
+  function drain() {
+    if (timer) clearTimeout(timer);
     timer = undefined;
     let t = now();
-    while (queue.length > 0 && nextFreeAt(t) <= t) {
+    while (queue.length > 0 && inUse(t) < limit) {
       const waiter = queue.shift()!;
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      grant(t);
-      waiter.resolve();
+      waiter.resolve(grant(t));
       t = now();
     }
-    if (queue.length > 0) timer = setTimeout(drain, Math.max(1, Math.ceil(nextFreeAt(t) - t)));
+    schedule();
+  }
+
+  const tryReserve = () => {
+    const t = now();
+    return queue.length > 0 || inUse(t) >= limit ? undefined : grant(t);
   };
 
-  const tryAcquire = () => {
-    const t = now();
-    if (queue.length > 0 || nextFreeAt(t) > t) return false;
-    grant(t);
-    return true;
+  const reserve = (opts: { signal?: AbortSignal } = {}) => {
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const free = tryReserve();
+    if (free) return Promise.resolve(free);
+    return new Promise<RateLimitSlot>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const at = queue.indexOf(waiter);
+          if (at !== -1) queue.splice(at, 1);
+          reject(signal!.reason);
+          if (queue.length === 0 && timer) {
+            clearTimeout(timer);
+            timer = undefined;
+          }
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      queue.push(waiter);
+      schedule();
+    });
   };
 
   return {
     get pending() {
       return queue.length;
     },
-    tryAcquire,
-    acquire(opts = {}) {
-      const { signal } = opts;
-      if (signal?.aborted) return Promise.reject(signal.reason);
-      if (tryAcquire()) return Promise.resolve();
-      const t = now();
-      return new Promise<void>((resolve, reject) => {
-        const waiter: Waiter = {
-          resolve,
-          reject,
-          signal,
-          onAbort: () => {
-            const at = queue.indexOf(waiter);
-            if (at !== -1) queue.splice(at, 1);
-            reject(signal!.reason);
-            if (queue.length === 0 && timer) {
-              clearTimeout(timer);
-              timer = undefined;
-            }
-          },
-        };
-        signal?.addEventListener('abort', waiter.onAbort, { once: true });
-        queue.push(waiter);
-        if (!timer) timer = setTimeout(drain, Math.max(1, Math.ceil(nextFreeAt(t) - t)));
-      });
+    get unsent() {
+      return unsent;
     },
+    reserve,
+    tryReserve,
+    tryAcquire() {
+      const free = tryReserve();
+      free?.sent();
+      return free !== undefined;
+    },
+    acquire: async (opts) => (await reserve(opts)).sent(),
   };
 }
 
-let processLimiter: SlidingWindowLimiter | undefined;
-
 /**
  * The tool's organisation limit, 100 requests per minute, with half a second of margin (0.8% of
- * throughput) so that requests delayed on their way out do not arrive bunched over the limit.
+ * throughput) for what delays some requests more than others after they leave the process.
  */
-export const DEFAULT_RATE_LIMIT: SlidingWindowOptions = { limit: 100, intervalMs: 60_000, marginMs: 500 };
+export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimiterOptions>> = Object.freeze({ limit: 100, intervalMs: 60_000, marginMs: 500 });
 
-/** The one limiter shared by every session in this process that was not given its own. */
-export function defaultRateLimiter(): SlidingWindowLimiter {
-  processLimiter ??= createRateLimiter(DEFAULT_RATE_LIMIT);
-  return processLimiter;
+/**
+ * Where the process-wide default limiter lives: a registered symbol on `globalThis`, so every copy
+ * of this library in the process (the ESM and the CJS build, or two installed versions) finds the
+ * same one and the process stays under one organisation limit.
+ */
+const DEFAULT_LIMITER_KEY = Symbol.for('code-interpreter-session.default-rate-limiter');
+
+/**
+ * The one limiter shared by every session in this process that was not given its own
+ * ({@link DEFAULT_RATE_LIMIT}), whichever copy of the library made it. Use it to put your own
+ * requests to the tool under the same budget.
+ */
+export function defaultRateLimiter(): RateLimiter {
+  const global = globalThis as { [DEFAULT_LIMITER_KEY]?: RateLimiter };
+  global[DEFAULT_LIMITER_KEY] ??= createRateLimiter(DEFAULT_RATE_LIMIT);
+  return global[DEFAULT_LIMITER_KEY];
 }

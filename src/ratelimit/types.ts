@@ -1,8 +1,20 @@
-/** Anything that hands out request slots. Every request a session makes awaits `acquire()` first. */
+/**
+ * A slot taken before a request is sent, whose place in the window is set when the request goes
+ * out. Until then it counts as occupying the window (so nothing can overtake it). Exactly one of
+ * `sent()` and `release()` takes effect; later calls do nothing.
+ */
+export interface RateLimitSlot {
+  /** The request left the process now: the slot occupies the window from this moment. */
+  sent(): void;
+  /** The request was never sent (aborted or failed before it left): the slot is free again. */
+  release(): void;
+}
+
+/** Anything that hands out request slots. Every request a session makes takes one first. */
 export interface RateLimiter {
   /**
-   * Resolves when a request may be sent. Rejects with the signal's reason if `signal` aborts while
-   * waiting; an aborted waiter takes no slot.
+   * Resolves when a request may be sent, the slot stamped with the time it was granted. Rejects
+   * with the signal's reason if `signal` aborts while waiting; an aborted waiter takes no slot.
    */
   acquire(opts?: { signal?: AbortSignal }): Promise<void>;
   /**
@@ -10,26 +22,34 @@ export interface RateLimiter {
    * a request that was held back from one that merely awaited a settled promise.
    */
   tryAcquire?(): boolean;
+  /**
+   * Like `acquire()`, but the slot's place in the window is set when the request is really sent
+   * (`slot.sent()`), or freed if it never is (`slot.release()`). The session's transport uses this
+   * when the limiter has it, so that the window the limiter enforces is the one the server sees.
+   */
+  reserve?(opts?: { signal?: AbortSignal }): Promise<RateLimitSlot>;
+  /** Like `tryAcquire()`, for `reserve()`: a slot if one is free right now and nobody waits. */
+  tryReserve?(): RateLimitSlot | undefined;
 }
 
 export interface RateLimiterOptions {
-  /** Most acquisitions in any window of `intervalMs`. */
+  /** Most requests in any window of `intervalMs`. */
   limit: number;
   /** The window length. */
   intervalMs: number;
+  /**
+   * Extra time each slot is held past `intervalMs`, for what happens after a request leaves the
+   * process: the network and the server's own queue delay some requests more than others, and a
+   * request delayed less than the one before it arrives closer to it. See docs/rate-limits.md.
+   * @default 2% of `intervalMs`, at most 500 (1.2 s for a 60 s window would be more than needed)
+   */
+  marginMs?: number;
 }
 
 /** Options of the in-process limiter. */
 export interface SlidingWindowOptions extends RateLimiterOptions {
-  /**
-   * Extra time each slot is held past `intervalMs`. The limiter's guarantee is about when it grants;
-   * a request reaches the server a little later, by a delay that varies (event loop, network). A
-   * margin keeps bursts that arrive compressed under the server's limit.
-   * @default 0
-   */
-  marginMs?: number;
   /** The clock, in ms; must not go backwards. @default performance.now */
   now?: () => number;
-  /** Told the limiter-clock time of each grant, e.g. for metrics. */
+  /** Told the limiter-clock time of each grant, e.g. for metrics (the send time may come later). */
   onGrant?: (at: number) => void;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type OpenAI from 'openai';
 import pRetry from 'p-retry';
 import { sleep } from '../abort.js';
@@ -5,6 +6,7 @@ import { RetriesExhaustedError, describeError, redactError } from '../errors.js'
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
 import { statusOf } from './error-shape.js';
+import { createLimitedFetch, type Fetch, type ThrottledRequest } from '../transport/limited-fetch.js';
 import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
 
 /** Counters a session exposes as `session.stats`. */
@@ -25,14 +27,41 @@ export function emptyStats(): SessionStats {
   return { requests: 0, retries: 0, throttledMs: 0, containersCreated: 0, recreations: 0, touches: 0, uploads: 0, downloads: 0 };
 }
 
-/** One retry-less copy per client, shared by every session on it (a copy costs ~6 KiB of heap). */
-const retryless = new WeakMap<OpenAI, OpenAI>();
+/** The request the runner is sending: what the transport reports throttling to. */
+interface Sending {
+  operation: string;
+  runner: RequestRunner;
+}
+const sending = new AsyncLocalStorage<Sending>();
 
-/** The client with its own retries off: retries inside the client would bypass the limiter. */
-function withoutRetries(client: OpenAI): OpenAI {
-  let copy = retryless.get(client);
-  if (!copy) retryless.set(client, (copy = client.withOptions({ maxRetries: 0 })));
-  return copy;
+interface LimitedClient {
+  client: OpenAI;
+  transport: Fetch;
+  /** False when the client would not take the transport (x509 workload identity): the runner then takes slots per attempt. */
+  onWire: boolean;
+}
+
+/**
+ * One limited, retry-less copy per client and limiter, shared by every session on both (a copy
+ * costs ~6 KiB of heap). Its transport reports throttling to whichever session is sending.
+ */
+const limitedClients = new WeakMap<OpenAI, WeakMap<RateLimiter, LimitedClient>>();
+
+function limitedClient(client: OpenAI, limiter: RateLimiter): LimitedClient {
+  let byLimiter = limitedClients.get(client);
+  if (!byLimiter) limitedClients.set(client, (byLimiter = new WeakMap()));
+  let limited = byLimiter.get(limiter);
+  if (!limited) {
+    const transport = createLimitedFetch({
+      limiter,
+      fetch: clientFetch(client),
+      onThrottled: (request) => sending.getStore()?.runner.throttled(request),
+    });
+    // Retries inside the client would bypass the limiter.
+    const copy = client.withOptions({ maxRetries: 0, fetch: transport });
+    byLimiter.set(limiter, (limited = { client: copy, transport, onWire: clientFetch(copy) === transport }));
+  }
+  return limited;
 }
 
 export interface SendOptions<T = unknown> {
@@ -49,14 +78,23 @@ export interface SendOptions<T = unknown> {
 }
 
 /**
- * The one road every API request takes: rate limiter slot, then the call, then on a retryable
- * failure a wait (the server's `retry-after`, else backoff) and another slot. The client's own
- * retries are off, so each attempt is counted by the limiter. Errors leave here with API keys
- * scrubbed.
+ * The one road every API request takes: the call, through the session's transport (a fetch that
+ * takes a rate-limit slot when the request is sent), then on a retryable failure a wait (the
+ * server's `retry-after`, else backoff) and another attempt, which takes its own slot. The
+ * client's own retries are off, so each attempt is counted by the limiter. Errors leave here with
+ * API keys scrubbed.
  */
 export class RequestRunner {
   readonly client: OpenAI;
+  /**
+   * The transport: the client's own fetch with a slot of the session's limiter taken for every
+   * request at send time (see src/transport/limited-fetch.ts). Every request the session's client
+   * sends goes through it; throttling is reported to the session whose `send()` it is in.
+   */
+  readonly transport: Fetch;
   private readonly apiKey: string | undefined;
+  /** False when the client would not take the transport (x509 workload identity): slots are then taken per attempt here. */
+  private readonly onWire: boolean;
 
   constructor(
     client: OpenAI,
@@ -67,7 +105,10 @@ export class RequestRunner {
     /** Values to scrub from every error besides the API key (the container's domain secrets). */
     private readonly secrets: readonly string[] = [],
   ) {
-    this.client = withoutRetries(client);
+    const limited = limitedClient(client, limiter);
+    this.client = limited.client;
+    this.transport = limited.transport;
+    this.onWire = limited.onWire;
     this.apiKey = client.apiKey ?? undefined;
   }
 
@@ -77,10 +118,10 @@ export class RequestRunner {
     let attempts = 0;
     const attempt = async (): Promise<T> => {
       attempts++;
-      await this.acquire(operation, signal);
+      if (!this.onWire) await this.acquire(operation, signal);
       this.stats.requests++;
       try {
-        return await call(this.client, signal);
+        return await sending.run({ operation, runner: this }, () => call(this.client, signal));
       } catch (error) {
         throw redactError(error, this.apiKey, this.secrets);
       }
@@ -129,6 +170,13 @@ export class RequestRunner {
     }
   }
 
+  /** Told by the transport about a request of this runner that waited for its slot. */
+  throttled({ method, url, waitedMs }: ThrottledRequest): void {
+    this.stats.throttledMs += waitedMs;
+    this.events.emit('request.throttled', { operation: sending.getStore()?.operation ?? `${method} ${URL.canParse(url) ? new URL(url).pathname : url}`, waitedMs });
+  }
+
+  /** Only for a client that would not take the transport: a slot stamped when granted. */
   private async acquire(operation: string, signal: AbortSignal | undefined): Promise<void> {
     if (!signal?.aborted && this.limiter.tryAcquire?.()) return; // a free slot: not throttled
     const started = performance.now();
@@ -139,4 +187,10 @@ export class RequestRunner {
       this.events.emit('request.throttled', { operation, waitedMs });
     }
   }
+}
+
+/** The fetch an openai client sends with (its `fetch` option, or the global one it captured). */
+function clientFetch(client: OpenAI): Fetch | undefined {
+  const own = (client as unknown as { fetch?: unknown }).fetch;
+  return typeof own === 'function' ? (own as Fetch) : undefined;
 }

@@ -1,0 +1,1 @@
+export { createLimitedFetch, type Fetch, type LimitedFetchOptions, type ThrottledRequest } from './limited-fetch.js';

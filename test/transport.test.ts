@@ -1,0 +1,238 @@
+import { once } from 'node:events';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRateLimiter, type RateLimiter, type RateLimitSlot } from '../src/index.js';
+import { createLimitedFetch } from '../src/transport/index.js';
+import { makeSession, recordEvents } from './helpers/session.js';
+import { TEST_API_KEY, withHttp } from './helpers/sim.js';
+
+/** A limiter that hands out one slot per reserve() and records what happened to each. */
+function recordingLimiter() {
+  const slots: Array<{ state: 'unsent' | 'sent' | 'released'; sentCalls: number }> = [];
+  const limiter: RateLimiter = {
+    acquire: async () => {
+      throw new Error('the transport must use reserve() when there is one');
+    },
+    reserve: async () => {
+      const record = { state: 'unsent' as 'unsent' | 'sent' | 'released', sentCalls: 0 };
+      slots.push(record);
+      const slot: RateLimitSlot = {
+        sent: () => {
+          record.sentCalls++;
+          if (record.state === 'unsent') record.state = 'sent';
+        },
+        release: () => {
+          if (record.state === 'unsent') record.state = 'released';
+        },
+      };
+      return slot;
+    },
+  };
+  return { limiter, slots };
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('createLimitedFetch over Node fetch (undici)', () => {
+  it('stamps the slot when the headers go out, before the server answers', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const seenAtArrival: string[] = [];
+    const base = await serve((req, res) => {
+      seenAtArrival.push(slots[0]!.state);
+      setTimeout(() => res.end('ok'), 20);
+    });
+    const response = await createLimitedFetch({ limiter })(`${base}/v1/x?y=1`, { method: 'POST', body: 'hello' });
+    expect(await response.text()).toBe('ok');
+    expect(seenAtArrival).toEqual(['sent']); // stamped on the wire, not when the answer came
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 2 }]); // the later stamp is a no-op by contract
+  });
+
+  it('gives the slot back when the connection is refused (nothing reached a server)', async () => {
+    const probe = createNetServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const { limiter, slots } = recordingLimiter();
+    await expect(createLimitedFetch({ limiter })(`http://127.0.0.1:${port}/v1/x`)).rejects.toThrow();
+    expect(slots.map((s) => s.state)).toEqual(['released']);
+  });
+
+  it('gives the slot back when aborted after undici took the request but before it was sent', async () => {
+    const base = await serve((_req, res) => res.end('never'));
+    const { limiter, slots } = recordingLimiter();
+    const controller = new AbortController();
+    // Aborted while undici opens the connection (a fresh origin: no pooled socket to reuse).
+    const onConnect = () => queueMicrotask(() => controller.abort(new Error('caller gave up'))); // before any I/O callback: before the connection is up
+    subscribe('undici:client:beforeConnect', onConnect);
+    try {
+      await expect(createLimitedFetch({ limiter })(`${base.replace('127.0.0.1', 'localhost')}/v1/x`, { signal: controller.signal })).rejects.toThrow();
+    } finally {
+      unsubscribe('undici:client:beforeConnect', onConnect);
+    }
+    expect(slots.map((s) => s.state)).toEqual(['released']);
+  });
+
+  it('keeps the slot counted when the request was sent and the connection then dropped', async () => {
+    const base = await serve((req) => req.socket.destroy());
+    const { limiter, slots } = recordingLimiter();
+    await expect(createLimitedFetch({ limiter })(`${base}/v1/x`)).rejects.toThrow();
+    expect(slots.map((s) => s.state)).toEqual(['sent']);
+  });
+
+  it('does not stamp on a different request a custom fetch sends first (a token, a proxy check)', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const atToken: string[] = [];
+    const base = await serve((req, res) => {
+      if (req.url === '/token') atToken.push(slots[0]!.state);
+      res.end('ok');
+    });
+    const custom = async (input: string | URL | Request, init?: RequestInit) => {
+      await (await fetch(`${base}/token`)).text();
+      return fetch(input, init);
+    };
+    await (await createLimitedFetch({ limiter, fetch: custom })(`${base}/v1/x`)).text();
+    expect(atToken).toEqual(['unsent']);
+    expect(slots.map((s) => s.state)).toEqual(['sent']);
+  });
+
+  it('rejects with the reason and takes no slot when the signal is already aborted', async () => {
+    const { limiter, slots } = recordingLimiter();
+    await expect(createLimitedFetch({ limiter })('http://127.0.0.1:9/v1/x', { signal: AbortSignal.abort(new Error('no')) })).rejects.toThrow('no');
+    expect(slots).toEqual([]);
+  });
+
+  it('a waiting request counts as throttled, and leaves the queue without a slot on abort', async () => {
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 60_000 });
+    const base = await serve((_req, res) => res.end('ok'));
+    const throttled: Array<{ method: string; url: string }> = [];
+    const limited = createLimitedFetch({ limiter, onThrottled: ({ method, url }) => throttled.push({ method, url }) });
+    await (await limited(`${base}/v1/a`)).text();
+    const controller = new AbortController();
+    const waiting = limited(`${base}/v1/b`, { method: 'DELETE', signal: controller.signal });
+    expect(limiter.pending).toBe(1);
+    controller.abort(new Error('stop'));
+    await expect(waiting).rejects.toThrow('stop');
+    expect(limiter.pending).toBe(0);
+    expect(limiter.unsent).toBe(0);
+    expect(throttled).toEqual([]); // it never got a slot
+  });
+
+  it('uses acquire() when the limiter has no reserve()', async () => {
+    let acquired = 0;
+    const limiter: RateLimiter = { acquire: async () => void acquired++ };
+    const base = await serve((_req, res) => res.end('ok'));
+    await (await createLimitedFetch({ limiter })(`${base}/v1/x`)).text();
+    expect(acquired).toBe(1);
+  });
+
+  it('takes a Request object as input', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const methods: string[] = [];
+    const base = await serve((req, res) => {
+      methods.push(`${req.method} ${slots[0]!.state}`);
+      res.end('ok');
+    });
+    await (await createLimitedFetch({ limiter })(new Request(`${base}/v1/r`, { method: 'PUT', body: 'x' }))).text();
+    expect(methods).toEqual(['PUT sent']);
+  });
+});
+
+describe('createLimitedFetch with mocks', () => {
+  it('msw 3 intercepts below undici: the slot is stamped on the (mock) wire, before the handler runs', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const atHandler: string[] = [];
+    const server = setupServer(http.get('https://api.example.test/v1/x', () => (atHandler.push(slots[0]!.state), HttpResponse.text('ok'))));
+    server.listen({ onUnhandledFrame: 'error' });
+    try {
+      await (await createLimitedFetch({ limiter })('https://api.example.test/v1/x')).text();
+    } finally {
+      server.close();
+    }
+    expect(atHandler).toEqual(['sent']);
+  });
+
+  it('a fetch that never reaches undici is stamped when it settles, which is after the request arrived', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const atHandler: string[] = [];
+    const stub = async (input: string | URL | Request) => {
+      atHandler.push(slots.at(-1)!.state); // the stand-in for a server seeing the request
+      if (String(input).endsWith('/fail')) throw new TypeError('fetch failed');
+      return new Response('ok');
+    };
+    await (await createLimitedFetch({ limiter, fetch: stub })('https://api.example.test/v1/x')).text();
+    await expect(createLimitedFetch({ limiter, fetch: stub })('https://api.example.test/v1/fail')).rejects.toThrow('fetch failed');
+    expect(atHandler).toEqual(['unsent', 'unsent']);
+    expect(slots.map((s) => s.state)).toEqual(['sent', 'sent']); // the failed one may have arrived: counted
+  });
+
+  it('a custom fetch that throws at once leaves no slot unsent', async () => {
+    const limiter = createRateLimiter({ limit: 5, intervalMs: 1000 });
+    const broken = (() => {
+      throw new TypeError('broken fetch');
+    }) as unknown as typeof fetch;
+    await expect(createLimitedFetch({ limiter, fetch: broken })('https://api.example.test/v1/x')).rejects.toThrow('broken fetch');
+    expect(limiter.unsent).toBe(0);
+  });
+});
+
+describe('the session sends through the transport', () => {
+  it("uses the client's own fetch, one slot per attempt stamped on the wire, and reports throttling by operation", async () => {
+    const h = await withHttp();
+    try {
+      let customCalls = 0;
+      const client = new OpenAI({
+        apiKey: TEST_API_KEY,
+        baseURL: h.server.url,
+        fetch: (input, init) => (customCalls++, fetch(input, init)),
+      });
+      const inner = createRateLimiter({ limit: 2, intervalMs: 200, marginMs: 0 });
+      let reserved = 0;
+      const limiter: RateLimiter = {
+        acquire: inner.acquire,
+        reserve: (o) => (reserved++, inner.reserve(o)),
+        tryReserve: () => {
+          const slot = inner.tryReserve();
+          if (slot) reserved++;
+          return slot;
+        },
+      };
+      const session = makeSession(client, { rateLimiter: limiter, retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 2 } });
+      const events = recordEvents(session);
+      h.sim.fail({ path: '/containers', method: 'POST', status: 500, times: 1 });
+      await session.start();
+      await Promise.all([session.listFiles(), session.listFiles()]);
+      expect(customCalls).toBe(h.sim.requests.length);
+      expect(reserved).toBe(h.sim.requests.length);
+      expect(h.sim.requestsTo('/containers', 'POST').map((r) => r.status)).toEqual([500, 200]);
+      expect(session.stats.requests).toBe(h.sim.requests.length);
+      expect(inner.unsent).toBe(0);
+      const throttled = events.of('request.throttled');
+      expect(throttled.length).toBeGreaterThan(0);
+      expect(throttled.every((e) => ['containers.create', 'containers.files.list'].includes(e.operation))).toBe(true);
+      expect(session.stats.throttledMs).toBeGreaterThan(0);
+      await session.close();
+    } finally {
+      await h.close();
+    }
+  });
+});

@@ -159,10 +159,10 @@ describe('retries through the session', () => {
 
   it('reports time spent waiting for the limiter', async () => {
     h = withMsw();
-    const session = makeSession(h.client, { rateLimiter: createRateLimiter({ limit: 1, intervalMs: 30 }) });
+    const session = makeSession(h.client, { rateLimiter: createRateLimiter({ limit: 1, intervalMs: 100 }) });
     const events = recordEvents(session);
     await session.start();
-    await session.listFiles();
+    await Promise.all([session.listFiles(), session.listFiles()]); // one slot per 100 ms: the second waits whatever the first took
     expect(session.stats.throttledMs).toBeGreaterThan(0);
     expect(events.of('request.throttled').length).toBeGreaterThan(0);
     await session.close();

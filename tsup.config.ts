@@ -1,10 +1,16 @@
 import { defineConfig, type Options } from 'tsup';
 
 // Peers stay peers: bundling them would give users two copies of the OpenAI client, msw or ioredis.
-const external = ['openai', 'msw', 'ioredis', 'commander'];
+const external = ['openai', 'msw', 'ioredis', 'commander', 'ai', '@ai-sdk/openai', '@openai/agents'];
 
 const library: Options = {
-  entry: { index: 'src/index.ts', testing: 'src/testing/index.ts', redis: 'src/redis/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+    redis: 'src/redis/index.ts',
+    'ai-sdk': 'src/integrations/ai-sdk.ts',
+    agents: 'src/integrations/agents.ts',
+  },
   sourcemap: true,
   target: 'node22',
   external,

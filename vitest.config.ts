@@ -10,6 +10,8 @@ export default defineConfig({
     alias: [
       { find: /^code-interpreter-session\/testing$/, replacement: src('testing/index.ts') },
       { find: /^code-interpreter-session\/redis$/, replacement: src('redis/index.ts') },
+      { find: /^code-interpreter-session\/ai-sdk$/, replacement: src('integrations/ai-sdk.ts') },
+      { find: /^code-interpreter-session\/agents$/, replacement: src('integrations/agents.ts') },
       { find: /^code-interpreter-session$/, replacement: src('index.ts') },
     ],
   },

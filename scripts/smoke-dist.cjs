@@ -11,6 +11,10 @@ for (const name of ['CodeInterpreterSession', 'createRateLimiter', 'CodeInterpre
 }
 assert.equal(typeof testing.createSimulator, 'function');
 for (const name of ['createRedisRateLimiter', 'RedisSessionStore']) assert.ok(redis[name], `code-interpreter-session/redis exports ${name}`);
+const aiSdk = require('code-interpreter-session/ai-sdk');
+for (const name of ['createSessionOpenAI', 'codeInterpreterTool', 'sessionTools', 'filesOf', 'saveAll']) assert.equal(typeof aiSdk[name], 'function', `code-interpreter-session/ai-sdk exports ${name}`);
+const agents = require('code-interpreter-session/agents');
+for (const name of ['codeInterpreterTool', 'sessionModelProvider', 'fileCitationsOf']) assert.equal(typeof agents[name], 'function', `code-interpreter-session/agents exports ${name}`);
 assert.ok(new main.InvalidOptionsError('x', []) instanceof main.CodeInterpreterError);
 
 // Constructing a session through the CJS entry needs no network: that is enough here (the ESM
@@ -19,4 +23,4 @@ const OpenAI = require('openai');
 const session = new main.CodeInterpreterSession({ client: new OpenAI({ apiKey: 'sk-smoke' }), model: 'gpt-5' });
 assert.equal(typeof session.run, 'function');
 assert.equal(typeof testing.createSimulator().handle, 'function');
-console.log(`CJS smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing and redis entries load`);
+console.log(`CJS smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing, redis, ai-sdk and agents entries load`);

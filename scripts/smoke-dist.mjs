@@ -11,6 +11,10 @@ for (const name of ['CodeInterpreterSession', 'createRateLimiter', 'CodeInterpre
 }
 assert.equal(typeof testing.createSimulator, 'function');
 for (const name of ['createRedisRateLimiter', 'RedisSessionStore']) assert.ok(redis[name], `code-interpreter-session/redis exports ${name}`);
+const aiSdk = await import('code-interpreter-session/ai-sdk');
+for (const name of ['createSessionOpenAI', 'codeInterpreterTool', 'sessionTools', 'filesOf', 'saveAll']) assert.equal(typeof aiSdk[name], 'function', `code-interpreter-session/ai-sdk exports ${name}`);
+const agents = await import('code-interpreter-session/agents');
+for (const name of ['codeInterpreterTool', 'sessionModelProvider', 'fileCitationsOf']) assert.equal(typeof agents[name], 'function', `code-interpreter-session/agents exports ${name}`);
 
 const sim = testing.createSimulator();
 const server = await sim.listen();
@@ -20,7 +24,7 @@ const result = await session.run('hello');
 assert.equal(typeof result.text, 'string');
 await session.close();
 await server.close();
-console.log(`ESM smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing and redis entries load`);
+console.log(`ESM smoke test passed on Node ${process.version}: ${Object.keys(main).length} main exports, testing, redis, ai-sdk and agents entries load`);
 
 // The command line tool, as installed: `code-interpreter --help` and an offline run.
 const { spawnSync } = await import('node:child_process');

@@ -14,7 +14,7 @@ export type { ProgressListener } from './files/upload-source.js';
 export type { RunOptions } from './runs/request.js';
 export type { RunInput } from './runs/conversation.js';
 export type { RunEvent } from './runs/events.js';
-export { SESSION_CONTAINER, type SessionFetch } from './transport/session-fetch.js';
+export { SESSION_CONTAINER, sessionContainer, type SessionFetch } from './transport/session-fetch.js';
 export type { DownloadedFile, FileRef } from './downloads/downloads.js';
 export type { SaveOptions } from './downloads/save-stream.js';
 export { safeFilename } from './downloads/safe-filename.js';

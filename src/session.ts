@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import OpenAI from 'openai';
+import OpenAI, { type ClientOptions } from 'openai';
 import { combineSignals, raceSignal } from './abort.js';
 import { resolvePrices } from './cost/prices.js';
 import { CostTracker } from './cost/tracker.js';
@@ -85,6 +85,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
   readonly fetch: SessionFetch;
 
   private readonly options: SessionOptions;
+  private readonly client: OpenAI;
   private readonly events = new TypedEmitter();
   private readonly counters: RequestCounters = emptyStats();
   private readonly cost: CostTracker;
@@ -120,6 +121,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
             maxTimeoutMs: given?.maxTimeoutMs ?? RETRY_DEFAULTS.maxTimeoutMs,
           };
     this.cost = new CostTracker(resolvePrices(this.options.pricing));
+    this.client = client;
     this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters, containerSecrets(this.options.container));
 
     const keepAliveOptions = this.options.keepAlive;
@@ -156,6 +158,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
     const ledger = new HistoryLedger();
     this.events.on('container.expired', ({ containerId }) => ledger.noteDead(containerId));
     this.fetch = createSessionFetch({
+      sessionId: this.id,
       runner: this.runner,
       lifecycle: this.lifecycle,
       ledger,
@@ -177,6 +180,15 @@ export class CodeInterpreterSession implements AsyncDisposable {
   /** The current container's id, once there is one. */
   get containerId(): string | undefined {
     return this.lifecycle.containerId;
+  }
+
+  /**
+   * An OpenAI client configured like the session's (key, base URL, organization, headers) whose
+   * requests all go through {@link fetch}, with its own retries off (the session retries). Hand it
+   * to a framework: `setDefaultOpenAIClient(session.createClient())`.
+   */
+  createClient(options: Omit<ClientOptions, 'fetch'> = {}): OpenAI {
+    return this.client.withOptions({ ...options, maxRetries: 0, fetch: this.fetch });
   }
 
   /** Counters since the session was made, and the cost of its containers so far (a copy). */
@@ -291,8 +303,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
     return this.downloads.save(ref, dir, opts);
   }
 
-  /** Saves every file `result` cites into `dir`; returns the paths. */
-  async saveAll(result: RunResult, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+  /** Saves every file `result` cites (its `files`) into `dir`; returns the paths. */
+  async saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
     await this.begin('saveAll', opts.signal);
     return this.downloads.saveAll(result, dir, opts);
   }

@@ -132,7 +132,7 @@ export class Downloads {
   }
 
   /** Saves every file a result cites, a few at a time; returns the paths in the result's order. */
-  async saveAll(result: RunResult, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+  async saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
     const files = result.files;
     const paths: string[] = new Array(files.length);
     let next = 0;

@@ -1,22 +1,21 @@
 import { APIConnectionError, APIError } from 'openai';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
-import { RetriesExhaustedError } from '../errors.js';
+import { InvalidOptionsError, RetriesExhaustedError } from '../errors.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import { restoredNote } from '../runs/conversation.js';
 import { rewriteHistory, withNote, type HistoryLedger } from '../runs/history.js';
 import { recoverResponseFailure } from '../runs/run-recovery.js';
 import { tapCompletedResponse } from './sse-tap.js';
 
-/**
- * The container a `code_interpreter` tool names to mean "the session's container" in a request
- * sent through `session.fetch`. `{ type: "auto" }` means the same.
- */
-export const SESSION_CONTAINER = 'code-interpreter-session';
+import { SESSION_CONTAINER, sessionContainer } from './placeholder.js';
+
+export { SESSION_CONTAINER, sessionContainer };
 
 /** A `fetch` with the session's guarantees (see `CodeInterpreterSession.fetch`). */
 export type SessionFetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export interface SessionFetchDeps {
+  sessionId: string;
   runner: RequestRunner;
   lifecycle: ContainerLifecycle;
   ledger: HistoryLedger;
@@ -121,7 +120,15 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
   }
 
   function ownsContainer(container: unknown): boolean {
-    if (container === SESSION_CONTAINER) return true;
+    if (container === SESSION_CONTAINER || container === sessionContainer({ id: deps.sessionId })) return true;
+    if (typeof container === 'string' && container.startsWith(`${SESSION_CONTAINER}:`)) {
+      throw new InvalidOptionsError('session.fetch', [
+        {
+          path: 'tools[].container',
+          message: `the code_interpreter tool is bound to session "${container.slice(SESSION_CONTAINER.length + 1)}" but was sent through the fetch of session "${deps.sessionId}"; build the client with that session's fetch`,
+        },
+      ]);
+    }
     if (isObject(container)) return container.type === 'auto';
     return typeof container === 'string' && (container === deps.lifecycle.containerId || deps.ledger.isDead(container));
   }

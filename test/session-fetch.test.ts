@@ -133,7 +133,8 @@ describe.each(transports)('session.fetch over %s', (_name, make) => {
 
   it('every request takes a limiter slot and is retried through it; failures reach the client unchanged', async () => {
     h = await make();
-    const session = makeSession(h.client, { rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000 }) });
+    let grants = 0;
+    const session = makeSession(h.client, { rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000, onGrant: () => grants++ }) });
     const client = clientThrough(h, session.fetch);
     h.sim.fail({ path: '/responses', method: 'POST', status: 429, times: 1, retryAfterSeconds: 0 });
     const ok = await client.responses.create({ model: 'gpt-5', input: 'hello', tools: tool(SESSION_CONTAINER) });
@@ -150,6 +151,7 @@ describe.each(transports)('session.fetch over %s', (_name, make) => {
     expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
     expect((refused as Error).message).toContain("Previous response with id 'resp_nope' not found.");
     expect(session.stats.requests).toBe(h.sim.requests.length);
+    expect(grants).toBe(h.sim.requests.length); // one slot per request sent, retries included, never two
     await session.close();
   });
 });

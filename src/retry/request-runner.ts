@@ -94,7 +94,7 @@ export class RequestRunner {
   readonly transport: Fetch;
   private readonly apiKey: string | undefined;
   /** False when the client would not take the transport (x509 workload identity): slots are then taken per attempt here. */
-  private readonly onWire: boolean;
+  readonly onWire: boolean;
 
   constructor(
     client: OpenAI,

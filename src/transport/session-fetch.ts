@@ -61,8 +61,9 @@ function parseJson(text: string): unknown {
 const RESPONSES_CREATE = /\/responses\/?$/;
 
 /**
- * Builds the session's `fetch`. Every request takes a slot from the session's rate limiter when it
- * is sent and is retried through it (the session's retry policy). A Responses request whose
+ * Builds the session's `fetch`: the request-rewriting and recovery layer above the session's
+ * limited transport. Every request takes a slot from the session's rate limiter when it is sent
+ * (the transport stamps it on the wire) and is retried with the session's retry policy. A Responses request whose
  * `code_interpreter` tool names {@link SESSION_CONTAINER}, `{ type: "auto" }` or a container the
  * session owns or owned is bound to the session's live container; if that container turns out to
  * have expired, it is re-created with its files and the request is sent once more with the new id
@@ -70,7 +71,10 @@ const RESPONSES_CREATE = /\/responses\/?$/;
  * has seen expanded). Anything else passes through unchanged.
  */
 export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
-  const baseFetch = (): typeof fetch => (deps.runner.client as unknown as { fetch?: typeof fetch }).fetch ?? globalThis.fetch;
+  // The session's transport takes the slot when the request goes on the wire (src/transport/
+  // limited-fetch.ts); for a client that would not take it, runner.send() takes the slot instead.
+  const baseFetch = (): typeof fetch =>
+    deps.runner.onWire ? deps.runner.transport : ((deps.runner.client as unknown as { fetch?: typeof fetch }).fetch ?? globalThis.fetch);
 
   /** One request through the limiter and retries; a failed answer is returned as it came. */
   async function send(operation: string, out: Outgoing): Promise<Response> {
@@ -204,7 +208,7 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
     }
     const target = new URL(url);
     // Not a request to a server (the OpenAI client probes `fetch("data:,")`): no slot, no retries.
-    if (target.protocol !== 'http:' && target.protocol !== 'https:') return baseFetch()(input, init);
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') return globalThis.fetch(input, init);
     const method = (request.method ?? 'GET').toUpperCase();
     const path = target.pathname;
     if (method === 'POST' && RESPONSES_CREATE.test(path) && typeof request.body === 'string') {

@@ -16,6 +16,7 @@ import { CodeInterpreterSession, createRateLimiter, DEFAULT_RATE_LIMIT } from '.
 import { createSimulator } from '../src/testing/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
+import { costs, poolMemory } from './pool.js';
 import { maxInAnyWindow, median, printTable, report } from './report.js';
 
 const smoke = process.argv.includes('--smoke');
@@ -210,6 +211,8 @@ const sections: Array<[string, () => Promise<void>]> = [
   ['downloads', downloads],
   ['keep-alive', keepAlive],
   ['redis', redis],
+  ['pool', () => poolMemory(smoke)],
+  ['cost', costs],
 ];
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 for (const [name, section] of sections.filter(([n]) => !only || n === only)) {

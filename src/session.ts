@@ -81,8 +81,24 @@ export class CodeInterpreterSession implements AsyncDisposable {
    *
    * Otherwise requests and answers pass through unchanged: the client sees what it would have
    * seen, except that it stops failing.
+   *
+   * Made on first access (the same function every time after), so sessions that never use it
+   * (a pool of thousands) do not carry it.
    */
-  readonly fetch: SessionFetch;
+  get fetch(): SessionFetch {
+    return (this.sessionFetch ??= createSessionFetch({
+      sessionId: this.id,
+      runner: this.runner,
+      lifecycle: this.lifecycle,
+      ledger: this.ledger,
+      begin: () => this.begin('fetch'),
+      attachFile: (fileId, signal) => this.files.attachFile(fileId, signal),
+      restoredFilenames: () => this.files.tracked.map((f) => f.filename),
+    }));
+  }
+
+  private sessionFetch: SessionFetch | undefined;
+  private readonly ledger = new HistoryLedger();
 
   private readonly options: SessionOptions;
   private readonly client: OpenAI;
@@ -155,17 +171,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
       state: this.state,
       onActivity: () => this.noteContainerActivity('work'),
     });
-    const ledger = new HistoryLedger();
+    const ledger = this.ledger;
     this.events.on('container.expired', ({ containerId }) => ledger.noteDead(containerId));
-    this.fetch = createSessionFetch({
-      sessionId: this.id,
-      runner: this.runner,
-      lifecycle: this.lifecycle,
-      ledger,
-      begin: () => this.begin('fetch'),
-      attachFile: (fileId, signal) => this.files.attachFile(fileId, signal),
-      restoredFilenames: () => this.files.tracked.map((f) => f.filename),
-    });
     this.runs = new RunRecovery({
       runner: this.runner,
       lifecycle: this.lifecycle,

@@ -194,6 +194,17 @@ describe('SessionPool', () => {
   });
 });
 
+describe('SessionPool memory', () => {
+  it('10,000 idle sessions take under 100 MiB of heap and no timer', async () => {
+    const child = fileURLToPath(new URL('./helpers/pool-heap.ts', import.meta.url));
+    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', TSX, child, '10000', '0']);
+    const figures = JSON.parse(stdout) as { idleTotalMiB: number; timers: number };
+    console.log(`10,000 idle pooled sessions: ${figures.idleTotalMiB.toFixed(1)} MiB of heap`);
+    expect(figures.idleTotalMiB).toBeLessThan(100);
+    expect(figures.timers).toBe(0);
+  }, 120_000);
+});
+
 describeRedis('SessionPool with a RedisSessionStore', () => {
   it('two processes map a key to one session and one container', async () => {
     const sim = createSimulator();

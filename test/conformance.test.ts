@@ -31,6 +31,11 @@ const EXPECTED = [
   'POST /responses 400',
   'POST /responses 404',
   'GET /responses/{response_id} 200',
+  'GET /responses/{response_id} 404',
+  'DELETE /responses/{response_id} 200',
+  'GET /responses/{response_id}/input_items 200',
+  'POST /responses/{response_id}/cancel 200',
+  'POST /responses/{response_id}/cancel 400',
 ];
 
 /** Drives every endpoint, success and error, with the real client and with the session. */
@@ -63,6 +68,39 @@ async function scenario({ sim, client }: Harness): Promise<void> {
   await client.responses.create({ model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter' } as never] }).catch(ignore);
   await client.responses.create({ model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: 'cntr_missing' }] }).catch(ignore);
   await client.responses.create({ model: 'gpt-5', input: [{ role: 'user', content: 'plain' }], tool_choice: 'none', tools }).catch(ignore);
+
+  // Issue #13: input files, item references, structured output, store:false, background, skills and secrets.
+  await client.containers.create({ name: 'x', expires_after: { anchor: 'last_active_at', minutes: 21 } }).catch(ignore);
+  await client.containers.create({
+    name: 'skills',
+    skills: [{ type: 'skill_reference', skill_id: 'skill_abc' }, { type: 'inline', name: 'csv', description: 'reads CSVs', source: { type: 'base64', media_type: 'application/zip', data: 'UEsDBA==' } }],
+    network_policy: { type: 'allowlist', allowed_domains: ['api.example.com'], domain_secrets: [{ domain: 'api.example.com', name: 'API_KEY', value: 'secret-value' }] },
+  } as never);
+  const data = `data:text/csv;base64,${Buffer.from(SALES_CSV).toString('base64')}`;
+  const withFiles = await client.responses.create({
+    model: 'gpt-5',
+    tools: [{ type: 'code_interpreter', container: { type: 'auto' } }],
+    input: [{ role: 'user', content: [{ type: 'input_text', text: 'average revenue by region as chart.png' }, { type: 'input_file', file_id: file.id }, { type: 'input_file', filename: 'copy.csv', file_data: data }] }],
+  });
+  await client.responses.inputItems.list(withFiles.id);
+  const call = withFiles.output.find((o) => o.type === 'code_interpreter_call')!;
+  await client.responses.create({ model: 'gpt-5', tools, input: [{ type: 'item_reference', id: call.id }, { role: 'user', content: 'and by product?' }] });
+  await client.responses.create({
+    model: 'gpt-5',
+    input: 'revenue by region',
+    tools,
+    text: { format: { type: 'json_schema', name: 'totals', strict: true, schema: { type: 'object', properties: { summary: { type: 'string' }, total: { type: 'number' } }, required: ['summary', 'total'], additionalProperties: false } } },
+  });
+  const unstored = await client.responses.create({ model: 'gpt-5', input: 'x', store: false });
+  await client.responses.retrieve(unstored.id).catch(ignore);
+  await client.responses.create({ model: 'gpt-5', input: 'x', previous_response_id: unstored.id }).catch(ignore);
+  const queued = await client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools, background: true });
+  await client.responses.retrieve(queued.id);
+  await client.responses.retrieve(queued.id);
+  const toCancel = await client.responses.create({ model: 'gpt-5', input: 'x', background: true });
+  await client.responses.cancel(toCancel.id);
+  await client.responses.cancel(withFiles.id).catch(ignore);
+  await client.responses.delete(withFiles.id);
 
   // The session's own traffic, including recovery from expiry.
   const session = new CodeInterpreterSession({ client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 1000, intervalMs: 1000 }), persistGeneratedFiles: true });

@@ -1,18 +1,8 @@
-import { APIConnectionError, APIError, toFile } from 'openai';
+import { APIConnectionError, toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generatedContent } from '../src/testing/index.js';
-import { SALES_CSV, transports, type Harness } from './helpers/sim.js';
+import { SALES_CSV, transports, type Harness, failure } from './helpers/sim.js';
 
-async function failure(promise: Promise<unknown>): Promise<APIError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the request to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(APIError);
-  return error as APIError;
-}
 
 const csvFile = () => toFile(Buffer.from(SALES_CSV), 'sales.csv');
 

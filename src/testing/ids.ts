@@ -21,4 +21,6 @@ export const newId = {
   response: () => `resp_${hex(24)}`,
   codeCall: () => `ci_${hex(24)}`,
   message: () => `msg_${hex(24)}`,
+  /** The `<hash>` of a user file's `/mnt/data/<hash>-<name>` path. */
+  pathHash: () => hex(16),
 };

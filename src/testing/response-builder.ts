@@ -34,7 +34,7 @@ export interface BuiltResponse {
   object: 'response';
   created_at: number;
   completed_at: number | null;
-  status: 'completed' | 'in_progress';
+  status: 'completed' | 'in_progress' | 'queued' | 'cancelled';
   error: null;
   incomplete_details: null;
   instructions: string | null;
@@ -49,7 +49,8 @@ export interface BuiltResponse {
   metadata: Record<string, string>;
   max_output_tokens: number | null;
   store: boolean;
-  text: { format: { type: 'text' } };
+  background: boolean;
+  text: { format: { type: string } & Record<string, unknown> };
   truncation: 'disabled';
   reasoning: { effort: null; summary: null };
   usage: {
@@ -104,6 +105,9 @@ export function buildResponse(args: {
   text: string;
   annotations: Annotation[];
   promptText: string;
+  store: boolean;
+  background: boolean;
+  textFormat: { type: string } & Record<string, unknown>;
 }): BuiltResponse {
   const message: MessageItem = {
     type: 'message',
@@ -133,8 +137,9 @@ export function buildResponse(args: {
     top_p: 1,
     metadata: args.metadata ?? {},
     max_output_tokens: args.maxOutputTokens,
-    store: true,
-    text: { format: { type: 'text' } },
+    store: args.store,
+    background: args.background,
+    text: { format: args.textFormat },
     truncation: 'disabled',
     reasoning: { effort: null, summary: null },
     usage: {

@@ -23,11 +23,33 @@ export interface SimulatorOptions {
   streamDelayMs?: number;
   /** Delay before every answer, to make loopback timings closer to a real service. @default 0 */
   latencyMs?: number;
+  /**
+   * Give files the user put in a container (uploads, `file_ids`, `input_file`) the path shape of the
+   * real service, `/mnt/data/<hash>-<name>`, instead of `/mnt/data/<name>`. Generated files keep the
+   * path the code wrote. @default false
+   */
+  hashedFilePaths?: boolean;
+  /**
+   * Contents of `input_file` parts given by `file_url`: the simulator never goes to the network. A
+   * URL it cannot resolve is not copied into the container, and the stand-in model is told
+   * (`unreadFiles`). `data:` URLs are always read. @default none
+   */
+  fileUrls?: Record<string, Uint8Array | string> | ((url: string) => Uint8Array | string | undefined | Promise<Uint8Array | string | undefined>);
+  /** How many `GET /responses/{id}` polls a `background: true` response stays unfinished (`queued`, then `in_progress`). @default 2 */
+  backgroundPolls?: number;
 }
 
 /** A response the simulator made, with what it needs to replay the chain. */
 export interface StoredResponse {
   response: BuiltResponse;
+  /** Input items of the request, with the ids `GET /responses/{id}/input_items` lists. */
+  inputItems: Array<Record<string, unknown> & { id: string }>;
+  /** False for `store: false`: the API then knows nothing of it (no retrieve, no chain, no item_reference). */
+  stored: boolean;
+  /** Set by `DELETE /responses/{id}`. */
+  deleted: boolean;
+  /** For `background: true`: polls left before it completes, and what completing does. */
+  pending?: { polls: number; finish: () => void };
   previousResponseId: string | null;
   /** User and assistant text of this turn, in order. */
   messages: Array<{ role: string; text: string }>;
@@ -41,6 +63,8 @@ export class SimState {
   /** Files API files, deleted ones included (`deleted: true`). */
   readonly files = new Map<string, SimFile>();
   readonly responses = new Map<string, StoredResponse>();
+  /** Output and input items by id (for `item_reference`), with the response that holds them. */
+  readonly items = new Map<string, { item: Record<string, unknown>; responseId: string }>();
   /** Every request seen, in arrival order. */
   readonly requests: SimRequestRecord[] = [];
   /** Injected faults that have not fired yet. */
@@ -66,6 +90,7 @@ export class SimState {
     this.containers.clear();
     this.files.clear();
     this.responses.clear();
+    this.items.clear();
     this.requests.length = 0;
     this.faults.length = 0;
     this.admitted.length = 0;
@@ -99,7 +124,7 @@ export class SimState {
     });
   }
 
-  newContainer(init: Pick<SimContainer, 'name' | 'memoryLimit' | 'expiresAfterMinutes' | 'networkPolicy'>): SimContainer {
+  newContainer(init: Pick<SimContainer, 'name' | 'memoryLimit' | 'expiresAfterMinutes' | 'networkPolicy' | 'skills'>): SimContainer {
     const now = this.now();
     const container: SimContainer = {
       id: newId.container(),
@@ -111,6 +136,7 @@ export class SimState {
     };
     if (init.expiresAfterMinutes === undefined) delete container.expiresAfterMinutes;
     if (init.networkPolicy === undefined) delete container.networkPolicy;
+    if (init.skills === undefined) delete container.skills;
     this.containers.set(container.id, container);
     return container;
   }
@@ -122,17 +148,25 @@ export class SimState {
     source: 'user' | 'assistant',
     fileId?: string,
   ): SimContainerFile {
+    const hashed = this.options.hashedFilePaths === true && source === 'user';
     const file: SimContainerFile = {
       id: newId.containerFile(),
       containerId: container.id,
       createdAt: this.now(),
-      path: `/mnt/data/${name}`,
+      path: hashed ? `/mnt/data/${newId.pathHash()}-${name}` : `/mnt/data/${name}`,
+      name,
       source,
       content,
       ...(fileId ? { fileId } : {}),
     };
     container.files.set(file.id, file);
     return file;
+  }
+
+  /** A response the API still knows: stored (not `store: false`) and not deleted. */
+  knownResponse(id: unknown): StoredResponse | undefined {
+    const stored = typeof id === 'string' ? this.responses.get(id) : undefined;
+    return stored && stored.stored && !stored.deleted ? stored : undefined;
   }
 
   /** A live Files API file, or undefined for unknown and deleted ones. */

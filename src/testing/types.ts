@@ -18,6 +18,11 @@ export interface SimulatedTurn {
   codeStatus?: 'completed' | 'failed' | 'incomplete';
   /** The assistant's answer. A written file's name that does not appear here is appended as a link. */
   text: string;
+  /**
+   * The answer under `text.format` json_schema. @default a value built from the schema, filled from
+   * `text` and the numbers in it
+   */
+  json?: unknown;
 }
 
 /** A container file as the stand-in model sees it. */
@@ -45,6 +50,10 @@ export interface SimulatedTurnContext {
   files: readonly TurnFile[];
   containerId: string | null;
   toolChoice: unknown;
+  /** `text.format` of the request (`{ type: 'json_schema', schema, … }` asks for structured output). */
+  textFormat: { type: string; name?: string; schema?: unknown };
+  /** `input_file` parts of this request that the simulator could not read (a `file_url` it was not given). */
+  unreadFiles: readonly string[];
 }
 
 export type Respond = (turn: SimulatedTurnContext) => SimulatedTurn | Promise<SimulatedTurn>;
@@ -66,6 +75,8 @@ export interface SimContainerFile {
   content: SimulatedContent;
   /** The Files API file it was copied from, if any. */
   fileId?: string;
+  /** The file's name as given (`path` may carry a `<hash>-` prefix). */
+  name: string;
 }
 
 export interface SimContainer {
@@ -78,7 +89,12 @@ export interface SimContainer {
   lastActiveAt: number;
   expiresAfterMinutes?: number;
   memoryLimit: '1g' | '4g' | '16g' | '64g';
-  networkPolicy?: { type: 'disabled' } | { type: 'allowlist'; allowed_domains: string[] };
+  /** As sent; `domain_secrets` are kept here for assertions and never echoed in answers. */
+  networkPolicy?:
+    | { type: 'disabled' }
+    | { type: 'allowlist'; allowed_domains: string[]; domain_secrets?: Array<{ domain: string; name: string; value: string }> };
+  /** `skills` as sent at creation (skill references and inline skills). */
+  skills?: unknown[];
   files: Map<string, SimContainerFile>;
 }
 

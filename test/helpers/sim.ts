@@ -1,4 +1,5 @@
-import OpenAI from 'openai';
+import OpenAI, { APIError } from 'openai';
+import { expect } from 'vitest';
 import { setupServer } from 'msw/node';
 import { createSimulator, type SimulatorKit, type SimulatorOptions } from '../../src/testing/index.js';
 
@@ -45,3 +46,15 @@ export const SALES_CSV = [
   '2026-01-08,East,Widget,5,100.00',
   '',
 ].join('\n');
+
+/** The APIError a request failed with (fails the test if it succeeded). */
+export async function failure(promise: Promise<unknown>): Promise<APIError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected the request to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(APIError);
+  return error as APIError;
+}

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startRedis } from '../helpers/redis-server.js';
 
@@ -23,22 +26,29 @@ function hasRedisServer(): boolean {
  */
 export default async function setup(project: TestProject) {
   console.log(`[setup] running the suite on Node ${process.version} (${process.execPath})`);
+  // Every temporary file of the run (the tests', their child processes', a 1 GiB download) goes
+  // into one folder that is removed at the end: a test run leaves nothing in the system's tmp.
+  const tempRoot = mkdtempSync(join(tmpdir(), 'cis-test-run-'));
+  process.env.TMPDIR = tempRoot;
+  const removeTemp = () => rmSync(tempRoot, { recursive: true, force: true });
   if (process.env.REDIS_URL) {
     console.log(`[setup] Redis tests use REDIS_URL (${process.env.REDIS_URL.replace(/\/\/[^@/]*@/, '//***@')})`);
     project.provide('redisUrl', process.env.REDIS_URL);
-    return;
+    return removeTemp;
   }
   if (!hasRedisServer()) {
     if (process.env.REQUIRE_REDIS === '1') {
+      removeTemp();
       throw new Error(`REQUIRE_REDIS=1 but no Redis server is available for the Redis tests: ${HOW_TO_RUN_REDIS_TESTS}.`);
     }
     console.log(`[setup] SKIPPING the Redis tests (no redis-server on PATH, no REDIS_URL). To run them: ${HOW_TO_RUN_REDIS_TESTS}.`);
     project.provide('redisUrl', '');
-    return;
+    return removeTemp;
   }
   const redis = await startRedis();
   project.provide('redisUrl', redis.url);
   return () => {
     redis.child.kill('SIGTERM');
+    removeTemp();
   };
 }

@@ -1,7 +1,29 @@
-import { describe } from 'vitest';
-import { MemorySessionStore } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { MemorySessionStore, SessionClosedError } from '../src/index.js';
+import { makeSession } from './helpers/session.js';
+import { withMsw } from './helpers/sim.js';
 import { storeContract } from './helpers/store-contract.js';
 
 describe('MemorySessionStore', () => {
   storeContract(() => new MemorySessionStore({ tombstoneTtlMs: 100 }), { tombstoneTtlMs: 100 });
+
+  it('sessions sharing one store and sessionId start together: one container, every upload kept; close() by one closes all', async () => {
+    const h = withMsw();
+    try {
+      const store = new MemorySessionStore();
+      const sessions = Array.from({ length: 5 }, () => makeSession(h.client, { sessionId: 'shared', store, keepAlive: false }));
+      await Promise.all(sessions.map((s, i) => s.upload(new TextEncoder().encode(`a\n${i}\n`), { filename: `f${i}.csv` })));
+      const ids = await Promise.all(sessions.map(async (s) => (await s.start()).id));
+      expect(new Set(ids).size).toBe(1);
+      expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
+      const inContainer = [...h.sim.containers.get(ids[0]!)!.files.values()].map((f) => f.path).sort();
+      expect(inContainer).toEqual(['/mnt/data/f0.csv', '/mnt/data/f1.csv', '/mnt/data/f2.csv', '/mnt/data/f3.csv', '/mnt/data/f4.csv']);
+      await sessions[4]!.close();
+      await expect(sessions[0]!.run('still there?')).rejects.toBeInstanceOf(SessionClosedError);
+      expect([...h.sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(0);
+      expect([...h.sim.files.values()].filter((f) => !f.deleted)).toHaveLength(0);
+    } finally {
+      h.close();
+    }
+  });
 });

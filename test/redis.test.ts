@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createRateLimiter } from '../src/index.js';
+import { CodeInterpreterError, SessionClosedError, StoreUnavailableError, createRateLimiter } from '../src/index.js';
 import { RateLimiterUnavailableError, RedisSessionStore, createRedisRateLimiter } from '../src/redis/index.js';
 import { createSimulator } from '../src/testing/index.js';
 import { maxInAnyWindow } from './helpers/windows.js';
@@ -97,6 +97,53 @@ describeRedis('createRedisRateLimiter', () => {
 
 describeRedis('RedisSessionStore', () => {
   storeContract(() => new RedisSessionStore({ redis, prefix: `${key('contract')}:`, tombstoneTtlMs: 100 }), { tombstoneTtlMs: 100 });
+
+  it('unreachable Redis: StoreUnavailableError (a CodeInterpreterError wrapping the ioredis error) within redisTimeoutMs', async () => {
+    const store = new RedisSessionStore({ redis: 'redis://127.0.0.1:1', redisTimeoutMs: 500 });
+    const started = performance.now();
+    const error = await store.load('s').catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(error).toBeInstanceOf(StoreUnavailableError);
+    expect(error).toBeInstanceOf(CodeInterpreterError);
+    expect((error as StoreUnavailableError).operation).toBe('load');
+    expect((error as Error).message).toMatch(/RedisSessionStore: load failed: .*Check that Redis is reachable, or raise `redisTimeoutMs` \(now 500 ms\)/);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+    expect(elapsed).toBeLessThan(500 + 250);
+    // A caller's signal wins over the timeout, with its own reason.
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+    await expect(store.update('s', { type: 'removeFile', fileId: 'f' }, { signal: controller.signal })).rejects.toThrow('caller gave up');
+    await store.close();
+  });
+
+  it('a session on an unreachable store fails with StoreUnavailableError and sends nothing to the API', async () => {
+    const h = withMsw();
+    try {
+      const store = new RedisSessionStore({ redis: 'redis://127.0.0.1:1', redisTimeoutMs: 300 });
+      const session = makeSession(h.client, { sessionId: 'unreachable', store });
+      await expect(session.run('hello')).rejects.toBeInstanceOf(StoreUnavailableError);
+      expect(h.sim.requests).toHaveLength(0);
+      await store.close();
+    } finally {
+      h.close();
+    }
+  });
+
+  it('two sessions in one process sharing a store start together: one container', async () => {
+    const h = withMsw();
+    try {
+      const store = new RedisSessionStore({ redis, prefix: `${key('together')}:` });
+      const sessions = Array.from({ length: 5 }, () => makeSession(h.client, { sessionId: 'together', store, keepAlive: false }));
+      const ids = await Promise.all(sessions.map(async (s) => (await s.start()).id));
+      expect(new Set(ids).size).toBe(1);
+      expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
+      await sessions[0]!.close();
+      await expect(sessions[1]!.run('still there?')).rejects.toBeInstanceOf(SessionClosedError);
+      expect([...h.sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(0);
+    } finally {
+      h.close();
+    }
+  });
 
   it('two sessions sharing a store: only the lease holder touches the container', async () => {
     const h = withMsw();

@@ -72,6 +72,17 @@ export class ContainerLifecycle {
     set.add(fileId);
   }
 
+  /** Puts a Files API file into the container (`containers.files.create`); answers the container file's id. */
+  async attach(containerId: string, fileId: string, signal?: AbortSignal): Promise<string> {
+    const attached = await this.deps.runner.send(
+      'containers.files.create',
+      (client, s) => client.containers.files.create(containerId, { file_id: fileId }, s ? { signal: s } : undefined),
+      { signal },
+    );
+    this.noteFile(containerId, fileId);
+    return attached.id;
+  }
+
   /** A request used the container outside {@link call} (runs); its idle clock restarted. */
   noteActivity(): void {
     this.deps.onActivity();
@@ -270,7 +281,14 @@ export class ContainerLifecycle {
             if (made) await this.discard(info.id);
             throw error;
           }
-          if (applied) return this.announce(info, made, current);
+          if (applied) {
+            // Files other processes added after this one read the manifest (and before the
+            // compare-and-set) are in the state now, but not in the container: attach them.
+            for (const file of state.current.files) {
+              if (!this.holdsFile(info.id, file.fileId)) await this.attach(info.id, file.fileId, signal);
+            }
+            return this.announce(info, made, current);
+          }
           if (made) await this.discard(info.id);
           if (round >= 2) throw new ContainerExpiredError(current ?? info.id, 'Other processes kept replacing the container; try again.');
           replacing = current;

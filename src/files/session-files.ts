@@ -148,20 +148,14 @@ export class SessionFiles {
    * kept) and, when a container exists, puts it there too.
    */
   async track(file: SessionFile, signal?: AbortSignal): Promise<void> {
-    const { state, lifecycle, runner } = this.deps;
+    const { state, lifecycle } = this.deps;
     await state.update({ type: 'putFile', file }, signal);
     if (!lifecycle.containerId && !lifecycle.busy) return; // the first container is created with it
     await lifecycle.call(
       'container-file',
       async (containerId) => {
         if (lifecycle.holdsFile(containerId, file.fileId)) return; // e.g. a re-created container got it via file_ids
-        const attached = await runner.send(
-          'containers.files.create',
-          (client, s) => client.containers.files.create(containerId, { file_id: file.fileId }, s ? { signal: s } : undefined),
-          { signal },
-        );
-        lifecycle.noteFile(containerId, file.fileId);
-        file.containerFileId = attached.id;
+        file.containerFileId = await lifecycle.attach(containerId, file.fileId, signal);
       },
       signal,
     );

@@ -9,7 +9,7 @@ process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as { op: string; containerId?: string; name?: string; size?: number; fault?: FaultSpec };
   let reply: unknown;
-  if (cmd.op === 'files') reply = [...sim.files.values()].map((f) => ({ id: f.id, filename: f.filename, size: f.content.size }));
+  if (cmd.op === 'files') reply = [...sim.files.values()].map((f) => ({ id: f.id, filename: f.filename, size: f.content.size, deleted: f.deleted }));
   else if (cmd.op === 'containerFiles') reply = [...sim.containers.get(cmd.containerId!)!.files.values()].map((f) => ({ path: f.path, size: f.content.size }));
   else if (cmd.op === 'addGenerated') reply = sim.addContainerFile(cmd.containerId!, { name: cmd.name!, content: generatedContent(cmd.size!) }).id;
   else if (cmd.op === 'expire') reply = sim.expire(cmd.containerId!);

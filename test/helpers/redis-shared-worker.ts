@@ -1,0 +1,123 @@
+// Child process sharing one session (state in Redis) with other processes, for test/redis-processes.test.ts.
+// argv[2] is a JSON job; the process prints one JSON line per report on stdout.
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { Redis } from 'ioredis';
+import OpenAI from 'openai';
+import { CodeInterpreterSession, createRateLimiter } from '../../src/index.js';
+import { RedisSessionStore } from '../../src/redis/index.js';
+
+interface Job {
+  mode: 'share' | 'close' | 'late' | 'stall' | 'keepalive' | 'exit';
+  baseURL: string;
+  redisUrl: string;
+  prefix: string;
+  sessionId: string;
+  /** share: files to upload and turns to run; every process waits at a Redis barrier of `processes` first. */
+  uploads?: number;
+  turns?: number;
+  processes?: number;
+  keepAliveMs?: number;
+}
+
+const job = JSON.parse(process.argv[2]!) as Job;
+const report = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+const errorOf = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message, cause: ((error as Error).cause as Error | undefined)?.name });
+
+const store = new RedisSessionStore({ redis: job.redisUrl, prefix: job.prefix });
+const session = new CodeInterpreterSession({
+  client: new OpenAI({ apiKey: 'sk-worker', baseURL: job.baseURL, maxRetries: 0 }),
+  model: 'gpt-5',
+  sessionId: job.sessionId,
+  store,
+  rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000 }),
+  keepAlive: job.keepAliveMs ? { intervalMs: job.keepAliveMs } : false,
+});
+
+/** The next line from the parent on stdin (read only by modes that wait for the parent: stdin keeps a process up). */
+let lines: AsyncIterator<string> | undefined;
+const nextLine = async () => {
+  lines ??= createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  return (await lines.next()).value as string;
+};
+
+async function barrier(n: number): Promise<void> {
+  const redis = new Redis(job.redisUrl);
+  const key = `${job.prefix}barrier:${job.sessionId}`;
+  await redis.incr(key);
+  while (Number(await redis.get(key)) < n) await new Promise((r) => setTimeout(r, 5));
+  await redis.quit();
+}
+
+switch (job.mode) {
+  case 'share': {
+    await barrier(job.processes!);
+    const uploaded: string[] = [];
+    const containers = new Set<string>();
+    for (let i = 0; i < job.uploads!; i++) {
+      const file = await session.upload(new TextEncoder().encode(`a,b\n${process.pid},${i}\n`), { filename: `p${process.pid}-${i}.csv` });
+      uploaded.push(file.fileId);
+      if (session.containerId) containers.add(session.containerId);
+    }
+    const texts: string[] = [];
+    for (let i = 0; i < job.turns!; i++) {
+      const result = await session.run(`turn ${i} of process ${process.pid}`);
+      containers.add(result.containerId);
+      texts.push(`turn ${i} of process ${process.pid}`);
+    }
+    await session.close({ deleteContainer: false, deleteFiles: false }); // hand the session on
+    report({ pid: process.pid, uploaded, containers: [...containers], prompts: texts, stats: session.stats });
+    break;
+  }
+  case 'close': {
+    // A process that never used the session closes it: it must load the shared state first.
+    await session.close();
+    report({ closed: true });
+    break;
+  }
+  case 'late': {
+    const error = await session.run('anyone there?').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    report({ error: error && errorOf(error) });
+    break;
+  }
+  case 'stall': {
+    await session.start();
+    report({ ready: true, containerId: session.containerId });
+    await nextLine(); // the parent stops Redis (SIGSTOP), then says go
+    let started = performance.now();
+    const runError = await session.run('while Redis is stopped', { timeoutMs: 1000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const runMs = performance.now() - started;
+    started = performance.now();
+    const closeError = await session.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const closeMs = performance.now() - started;
+    report({ runMs, runError: runError && errorOf(runError), closeMs, closeError: closeError && errorOf(closeError) });
+    process.exit(0); // the parent resumes Redis only after this
+    break;
+  }
+  case 'keepalive': {
+    await session.start();
+    session.on('keepalive', () => report({ touch: performance.now() }));
+    report({ ready: true, pid: process.pid, containerId: session.containerId });
+    await nextLine(); // stays up (keep-alive timers are unref'ed) until the parent says stop or kills it
+    await session.close({ deleteContainer: false, deleteFiles: false });
+    process.exit(0);
+    break;
+  }
+  case 'exit': {
+    // A script as users write it: uses the session, closes it, and never closes the store.
+    await session.upload(new TextEncoder().encode('x,y\n1,2\n'), { filename: 'data.csv' });
+    await session.run('sum of y');
+    await session.close();
+    report({ done: true });
+    break;
+  }
+}

@@ -71,7 +71,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * - Every request takes a slot from the session's rate limiter when it is sent and is retried
    *   with the session's retry policy (so give the client `maxRetries: 0`).
    * - A `code_interpreter` tool in a Responses request whose container is
-   *   {@link SESSION_CONTAINER}, `{ type: "auto" }` (its `file_ids` are attached to the session) or
+   *   `SESSION_CONTAINER`, `{ type: "auto" }` (its `file_ids` are attached to the session) or
    *   a container of this session is bound to the session's container, created on first need.
    * - When that container has expired, it is re-created with its files and the request is sent
    *   once more with the new id; history that names the dead container (`code_interpreter_call`

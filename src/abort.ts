@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { clampTimerMs } from './timers.js';
 
 /** Rejects when `signal` aborts, without cancelling `promise` (others may share it). */
 export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
@@ -22,7 +23,7 @@ export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefin
 
 /** One signal for a caller's `signal` and `timeoutMs`, either of which may be absent. */
 export function combineSignals(signal: AbortSignal | undefined, timeoutMs: number | undefined): AbortSignal | undefined {
-  const signals = [signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter((s): s is AbortSignal => !!s);
+  const signals = [signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(clampTimerMs(timeoutMs))].filter((s): s is AbortSignal => !!s);
   if (signals.length <= 1) return signals[0];
   return AbortSignal.any(signals);
 }
@@ -65,7 +66,7 @@ export class SharedTask<T> {
 /** Waits `ms`; an abort rejects with the signal's own reason (not a generic AbortError). */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   try {
-    await delay(ms, undefined, signal ? { signal } : undefined);
+    await delay(clampTimerMs(ms), undefined, signal ? { signal } : undefined);
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
     throw error;

@@ -1,3 +1,6 @@
+import { httpErrorOf, isConnectionFailure } from './retry/error-shape.js';
+import { SecretScrubber, patternScrubber } from './secrets.js';
+
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
 export class CodeInterpreterError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -18,12 +21,23 @@ export class InvalidOptionsError extends CodeInterpreterError {
 
 /** The session was closed (before or during the call); create a new one to go on. */
 export class SessionClosedError extends CodeInterpreterError {
+  /** The method that was refused or cut short, e.g. `upload`. */
+  readonly method: string;
   /**
    * @param method The method that was called.
-   * @param message Replaces the default message (e.g. when another process closed the session).
+   * @param options A message replacing the default (e.g. when another process closed the session),
+   *   or `inFlight` when close() stopped a call already under way, and the `cause`.
    */
-  constructor(method: string, message?: string) {
-    super(message ?? `${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`);
+  constructor(method: string, options?: string | { cause?: unknown; inFlight?: boolean; message?: string }) {
+    const o = typeof options === 'string' ? { message: options } : (options ?? {});
+    super(
+      o.message ??
+        (o.inFlight
+          ? `close() was called while ${method}() was in flight, so ${method}() was stopped; create a new session to go on.`
+          : `${method}() was called on a closed CodeInterpreterSession; create a new session to go on.`),
+      o.cause === undefined ? undefined : { cause: o.cause },
+    );
+    this.method = method;
   }
 }
 
@@ -86,41 +100,174 @@ export class FileNotFoundError extends CodeInterpreterError {
   }
 }
 
+/**
+ * The API refused a request (a 4xx other than an expiry, or an error that is not retried), or the
+ * connection failed with retries turned off. The SDK's error is `cause`; its status, code, param
+ * and type are copied here (scrubbed of secrets).
+ */
+export class RequestFailedError extends CodeInterpreterError {
+  /** The HTTP status, or undefined for a connection failure. */
+  readonly status: number | undefined;
+  readonly code: string | undefined;
+  readonly param: string | undefined;
+  readonly type: string | undefined;
+  /** The `x-request-id` to quote to OpenAI support. */
+  readonly requestId: string | undefined;
+  /** The library operation that failed, e.g. `responses.create`. */
+  readonly operation: string;
+  constructor(operation: string, cause: unknown) {
+    const http = httpErrorOf(cause);
+    super(`${operation} failed: ${clause(describeError(cause))}. ${requestHint(cause)}`, { cause });
+    this.operation = operation;
+    this.status = http?.status;
+    this.code = http?.code;
+    this.param = typeof http?.body?.param === 'string' ? http.body.param : undefined;
+    this.type = typeof http?.body?.type === 'string' ? http.body.type : undefined;
+    const requestId = (cause as { requestID?: unknown } | undefined)?.requestID;
+    this.requestId = typeof requestId === 'string' ? requestId : (http?.header('x-request-id') ?? undefined);
+  }
+}
+
+/** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
+function requestHint(error: unknown): string {
+  if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
+  const http = httpErrorOf(error);
+  if (!http) return 'Check the options of the call.';
+  const { status, code } = http;
+  const param = http.body?.param;
+  if (status === 401) return 'Check the API key: pass `client: new OpenAI({ apiKey })` or set OPENAI_API_KEY.';
+  if (status === 403) return 'The key or project has no access to this model or resource: check its permissions.';
+  if (status === 404) return 'The resource does not exist (any more): check the id, or the model name.';
+  if (status === 429) return code === 'insufficient_quota' ? 'The quota is used up: add credit or raise the limit in the OpenAI dashboard.' : 'Lower the request rate or raise `retry.retries`.';
+  if (status === 400 || status === 422) return `The API rejected the request${typeof param === 'string' ? ` (parameter \`${param}\`)` : ''}: change what the message names (run options, \`request\` passthrough, model).`;
+  if (status >= 500) return 'The API failed: try again later, or allow more retries (`retry.retries`).';
+  return 'Check the options of the call.';
+}
+
+/** A file could not be written: the folder is not usable, or the disk refused. The `fs` error is `cause`. */
+export class FileSaveError extends CodeInterpreterError {
+  /** The path that could not be written or created. */
+  readonly path: string;
+  /** The system error code (`ENOTDIR`, `EACCES`, `ENOSPC` …), when there is one. */
+  readonly code: string | undefined;
+  constructor(message: string, path: string, options?: { cause?: unknown; code?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.path = path;
+    this.code = options?.code ?? errnoCode(options?.cause);
+  }
+}
+
+/**
+ * Some files of `saveAll()` could not be saved. Every file was tried (none is left half written);
+ * `saved` lists those that were, with their paths, and `failed` the others with their errors.
+ */
+export class SaveAllError extends CodeInterpreterError {
+  readonly saved: ReadonlyArray<{ fileId: string; filename: string; path: string }>;
+  readonly failed: ReadonlyArray<{ fileId: string; filename: string; error: CodeInterpreterError }>;
+  constructor(
+    saved: ReadonlyArray<{ fileId: string; filename: string; path: string }>,
+    failed: ReadonlyArray<{ fileId: string; filename: string; error: CodeInterpreterError }>,
+  ) {
+    const total = saved.length + failed.length;
+    super(
+      `saveAll(): ${failed.length} of ${total} file${total === 1 ? '' : 's'} could not be saved (${failed
+        .map((f) => `${f.filename}: ${f.error.message}`)
+        .join('; ')}); ${saved.length} saved (see \`saved\`). Fix the cause and save the failed ones again with saveFile().`,
+      { cause: new AggregateError(failed.map((f) => f.error), 'saveAll() failures') },
+    );
+    this.saved = saved;
+    this.failed = failed;
+  }
+}
+
+/** The errno code of a Node system error (`ENOENT` …), if `error` is one. */
+export function errnoCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return error instanceof Error && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : undefined;
+}
+
+/**
+ * The one way an error leaves the library: as a `CodeInterpreterError` (already one: as it is; an
+ * API error: `RequestFailedError`; a file system error: `FileSaveError`; anything else: a
+ * `CodeInterpreterError` saying what failed), with the original as `cause`, scrubbed of secrets.
+ * An abort is the exception: it rejects with the caller's own `signal.reason`, unchanged.
+ *
+ * Other modules (the Redis store and limiter) use it with their own `operation` and `hint`.
+ */
+export function toLibraryError(
+  error: unknown,
+  context: { operation: string; hint?: string; signal?: AbortSignal; scrubber?: SecretScrubber },
+): unknown {
+  const scrubber = context.scrubber ?? patternScrubber;
+  // Whatever an abort broke (the SDK reports a timeout signal as a connection error), the caller gets its own reason.
+  if (context.signal?.aborted) return context.signal.reason;
+  if (error instanceof CodeInterpreterError) return scrubber.error(error);
+  scrubber.error(error);
+  if (httpErrorOf(error) || isConnectionFailure(error)) return new RequestFailedError(context.operation, error);
+  const code = errnoCode(error);
+  if (code) {
+    const path = (error as NodeJS.ErrnoException).path ?? '';
+    return new FileSaveError(`${context.operation} failed: ${clause(describeError(error))}. ${context.hint ?? fsHint(code)}`, path, { cause: error, code });
+  }
+  return new CodeInterpreterError(
+    `${context.operation} failed: ${clause(describeError(error))}. ${context.hint ?? 'This is unexpected: please report it with this message.'}`,
+    { cause: error },
+  );
+}
+
+/** What to do about a file system error, by its code. */
+export function fsHint(code: string): string {
+  switch (code) {
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return 'A path component is a file, not a folder: pass a `dir` that is a folder or can be created.';
+    case 'EACCES':
+    case 'EPERM':
+      return 'No permission to write there: pass a `dir` this process may write to.';
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'The disk is full: free some space or save elsewhere.';
+    case 'EROFS':
+      return 'The file system is read-only: pass another `dir`.';
+    case 'ENAMETOOLONG':
+      return 'The path is too long: pass a shorter `dir`.';
+    case 'EISDIR':
+      return 'A folder is in the way of the file: remove it or pass another `dir`.';
+    default:
+      return 'Check the `dir` given.';
+  }
+}
+
+/** `text` without its final full stop, to go on with another sentence. */
+export function clause(text: string): string {
+  return text.replace(/[.\s]+$/, '');
+}
+
 /** One line describing any thrown value, for messages and events. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
 
-const KEY_PATTERN = /\b(sk-[A-Za-z0-9_*-]{4})[A-Za-z0-9_*-]{8,}/g;
-
 /**
- * Removes API keys from text: the client's own key wherever it appears, anything shaped like an
- * OpenAI key (`sk-…`) reduced to its first characters, and every other `secrets` value (e.g. the
- * container's domain secrets), whatever its length.
+ * Removes API keys from text: the given key wherever it appears, anything shaped like an OpenAI
+ * key (`sk-…`) or a bearer token, and every other `secrets` value (e.g. the container's domain
+ * secrets), whatever its length. (A thin form of {@link SecretScrubber}.)
  */
 export function redact(text: string, apiKey?: string, secrets: readonly string[] = []): string {
-  let out = text;
-  if (apiKey && apiKey.length >= 8) out = out.split(apiKey).join('[redacted]');
-  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
-  return out.replace(KEY_PATTERN, '$1…[redacted]');
+  return scrubberFor(apiKey, secrets).text(text);
 }
 
-/**
- * Scrubs API keys from an error in place (its message and, for API errors, the echoed body) so
- * that nothing the library rethrows, emits or logs carries the key.
- */
+/** Scrubs API keys and `secrets` from an error in place (message, stack, body, code, param, headers, causes). */
 export function redactError<E>(error: E, apiKey?: string, secrets: readonly string[] = []): E {
-  if (error instanceof Error) {
-    const clean = redact(error.message, apiKey, secrets);
-    if (clean !== error.message) Object.defineProperty(error, 'message', { value: clean, configurable: true, writable: true });
-    const body = (error as { error?: unknown }).error; // an API error's echoed body, whichever openai copy made it
-    if (typeof body === 'object' && body !== null && 'message' in body) {
-      if (typeof body.message === 'string') body.message = redact(body.message, apiKey, secrets);
-    }
-    if (error.cause) redactError(error.cause, apiKey, secrets);
-  }
-  return error;
+  return scrubberFor(apiKey, secrets).error(error);
+}
+
+function scrubberFor(apiKey: string | undefined, secrets: readonly string[]): SecretScrubber {
+  if (!apiKey && secrets.length === 0) return patternScrubber;
+  const scrubber = new SecretScrubber([apiKey]);
+  for (const secret of secrets) scrubber.add(secret, { anyLength: true });
+  return scrubber;
 }
 
 /**

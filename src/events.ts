@@ -1,6 +1,7 @@
 import type { ContainerInfo } from './container/types.js';
 import type { ContainerCost } from './cost/tracker.js';
 import type { SessionFile } from './files/types.js';
+import { patternScrubber, type SecretScrubber } from './secrets.js';
 
 /** The payload of every event a session emits, by name. */
 export interface SessionEvents {
@@ -24,6 +25,9 @@ export type SessionListener<K extends SessionEventName> = (payload: SessionEvent
  * `error` itself, dropped) rather than breaking the code that emitted.
  */
 export class Emitter<E extends { error: { operation: string; error: Error } }> {
+  /** Every payload is scrubbed of these secrets before a listener sees it (the session sets its own). */
+  scrubber: SecretScrubber = patternScrubber;
+
   private readonly listeners = new Map<keyof E, Set<(payload: never) => void>>();
 
   on<K extends keyof E>(event: K, listener: (payload: E[K]) => void): this {
@@ -39,7 +43,10 @@ export class Emitter<E extends { error: { operation: string; error: Error } }> {
   }
 
   emit<K extends keyof E>(event: K, payload: E[K]): void {
-    for (const listener of this.listeners.get(event) ?? []) {
+    const listeners = this.listeners.get(event);
+    if (!listeners?.size) return;
+    this.scrubber.value(payload);
+    for (const listener of listeners) {
       try {
         (listener as (payload: E[K]) => void)(payload);
       } catch (error) {

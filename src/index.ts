@@ -29,7 +29,11 @@ export {
   FileNotFoundError,
   FileContentUnavailableError,
   StoreUnavailableError,
+  RequestFailedError,
+  FileSaveError,
+  SaveAllError,
 } from './errors.js';
+export { MAX_TIMER_MS } from './timers.js';
 export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
 export { createRateLimiter, defaultRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';

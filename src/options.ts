@@ -8,6 +8,7 @@ import { InvalidOptionsError } from './errors.js';
 import type { RateLimiter } from './ratelimit/types.js';
 import type { RetryOptions } from './retry/policy.js';
 import type { SessionStore } from './store/types.js';
+import { durationMs } from './timers.js';
 
 /** Options of `new CodeInterpreterSession(options)`. */
 export interface SessionOptions {
@@ -35,7 +36,10 @@ export interface SessionOptions {
   sessionId?: string;
 }
 
-const positiveMs = (name: string) => z.number({ error: `expected ${name} in milliseconds` }).int().positive();
+/** The longest backoff a retry may wait (`retry.minTimeoutMs`, `retry.maxTimeoutMs`). */
+export const MAX_RETRY_WAIT_MS = 3_600_000;
+/** Most retries of one request (`retry.retries`). */
+export const MAX_RETRIES = 100;
 
 const ContainerOptionsSchema = z.strictObject({
   // OpenAI's ids are `cntr_` + 48 hex digits; Azure OpenAI refuses ids over 64 characters in
@@ -106,8 +110,8 @@ export const SessionOptionsSchema = z.strictObject({
     .union([
       z.literal(false),
       z.strictObject({
-        intervalMs: positiveMs('intervalMs').optional(),
-        idleTimeoutMs: positiveMs('idleTimeoutMs').optional(),
+        intervalMs: durationMs('keepAlive.intervalMs', { min: 1 }).optional(),
+        idleTimeoutMs: durationMs('keepAlive.idleTimeoutMs', { min: 1 }).optional(),
         maxIdleCostUsd: z.number({ error: 'expected a budget in USD, e.g. 0.05' }).nonnegative().optional(),
       }),
     ])
@@ -119,9 +123,9 @@ export const SessionOptionsSchema = z.strictObject({
     .union([
       z.literal(false),
       z.strictObject({
-        retries: z.number().int().min(0).optional(),
-        minTimeoutMs: z.number().min(0).optional(),
-        maxTimeoutMs: z.number().min(0).optional(),
+        retries: z.number().int().min(0).max(MAX_RETRIES, `at most ${MAX_RETRIES}`).optional(),
+        minTimeoutMs: durationMs('retry.minTimeoutMs', { max: MAX_RETRY_WAIT_MS, integer: false }).optional(),
+        maxTimeoutMs: durationMs('retry.maxTimeoutMs', { max: MAX_RETRY_WAIT_MS, integer: false }).optional(),
       }),
     ])
     .optional(),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import OpenAI, { type ClientOptions } from 'openai';
 import { combineSignals, raceSignal } from './abort.js';
 import { resolvePrices } from './cost/prices.js';
@@ -9,7 +10,16 @@ import { ContainerLifecycle } from './container/lifecycle.js';
 import { containerSecrets, type ContainerInfo } from './container/types.js';
 import { Downloads, type DownloadedFile, type FileRef } from './downloads/downloads.js';
 import type { SaveOptions } from './downloads/save-stream.js';
-import { CodeInterpreterError, InvalidOptionsError, SessionClosedError, describeError, redact } from './errors.js';
+import {
+  CodeInterpreterError,
+  ContainerExpiredError,
+  FileNotFoundError,
+  InvalidOptionsError,
+  SessionClosedError,
+  describeError,
+  redact,
+  toLibraryError,
+} from './errors.js';
 import { TypedEmitter, type SessionEventName, type SessionListener } from './events.js';
 import { persistGeneratedFiles } from './files/persist-generated.js';
 import { SessionFiles, type UploadOptions } from './files/session-files.js';
@@ -139,6 +149,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
     this.cost = new CostTracker(resolvePrices(this.options.pricing));
     this.client = client;
     this.runner = new RequestRunner(client, this.options.rateLimiter ?? defaultRateLimiter(), retry, this.events, this.counters, containerSecrets(this.options.container));
+    this.events.scrubber = this.runner.scrubber;
 
     const keepAliveOptions = this.options.keepAlive;
     this.lifecycle = new ContainerLifecycle({
@@ -229,97 +240,97 @@ export class CodeInterpreterSession implements AsyncDisposable {
   }
 
   /** Creates (or adopts) the container now instead of on first need. */
-  async start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
-    await this.begin('start', opts.signal);
-    return this.lifecycle.start(opts.signal);
+  start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
+    return this.call('start', opts.signal, () => this.lifecycle.start(opts.signal));
   }
 
   /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
-  async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
-    await this.begin('upload', opts.signal);
-    return this.files.upload(source, opts);
+  upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
+    return this.call('upload', opts.signal, () => this.files.upload(source, opts));
   }
 
   /** Tracks an existing Files API file (`file-…`) and puts it in the container. */
-  async attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
-    await this.begin('attachFile', opts.signal);
-    if (typeof fileId !== 'string' || fileId === '') {
-      throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
-    }
-    return this.files.attachFile(fileId, opts.signal);
+  attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
+    return this.call('attachFile', opts.signal, () => {
+      if (typeof fileId !== 'string' || fileId === '') {
+        throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
+      }
+      return this.files.attachFile(fileId, opts.signal);
+    });
   }
 
   /** Every file in the container now. */
-  async listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
-    await this.begin('listFiles', opts.signal);
-    return this.files.list(opts.signal);
+  listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
+    return this.call('listFiles', opts.signal, () => this.files.list(opts.signal));
   }
 
   /** Runs one turn: the model answers, running code in the container as it sees fit. */
-  async run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
+  run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
     const signal = combineSignals(opts.signal, opts.timeoutMs);
-    await this.begin('run', signal);
-    for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-    const prepared = await this.files.prepareInput(input, signal);
-    let result: RunResult | undefined;
-    try {
-      result = await this.runs.run(prepared.input, opts, signal);
-    } finally {
-      await this.files.trackInputFiles(prepared.files, result?.containerId);
-    }
-    await this.afterRun(result, signal);
-    return result;
+    return this.call('run', signal, async () => {
+      for (const source of opts.files ?? []) await this.files.upload(source, { signal });
+      const prepared = await this.files.prepareInput(input, signal);
+      let result: RunResult | undefined;
+      try {
+        result = await this.runs.run(prepared.input, opts, signal);
+      } finally {
+        await this.files.trackInputFiles(prepared.files, result?.containerId);
+      }
+      await this.afterRun(result, signal);
+      return result;
+    });
   }
 
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
     const signal = combineSignals(opts.signal, opts.timeoutMs);
-    await this.begin('stream', signal);
-    for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-    const prepared = await this.files.prepareInput(input, signal);
-    let containerId: string | undefined;
     try {
-      for await (const event of this.runs.stream(prepared.input, opts, signal)) {
-        if (event.type === 'result') {
-          containerId = event.result.containerId;
-          await this.files.trackInputFiles(prepared.files, containerId);
-          await this.afterRun(event.result, signal);
+      await this.begin('stream', signal);
+      for (const source of opts.files ?? []) await this.files.upload(source, { signal });
+      const prepared = await this.files.prepareInput(input, signal);
+      let containerId: string | undefined;
+      try {
+        for await (const event of this.runs.stream(prepared.input, opts, signal)) {
+          if (event.type === 'result') {
+            containerId = event.result.containerId;
+            await this.files.trackInputFiles(prepared.files, containerId);
+            await this.afterRun(event.result, signal);
+          }
+          yield this.runner.scrubber.value(event);
         }
-        yield event;
+      } finally {
+        if (containerId === undefined) await this.files.trackInputFiles(prepared.files, undefined);
       }
-    } finally {
-      if (containerId === undefined) await this.files.trackInputFiles(prepared.files, undefined);
+    } catch (error) {
+      throw this.publicError('stream', error, signal);
     }
   }
 
   /** A generated file, whole, in memory. */
-  async download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
-    await this.begin('download', opts.signal);
-    return this.downloads.download(ref, opts);
+  download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
+    return this.call('download', opts.signal, () => this.downloads.download(ref, opts));
   }
 
   /** A generated file as a web stream (e.g. to pipe into an HTTP response). */
-  async downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
-    await this.begin('downloadStream', opts.signal);
-    return (await this.downloads.open(ref, opts.signal)).body;
+  downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+    return this.call('downloadStream', opts.signal, async () => (await this.downloads.open(ref, opts.signal)).body);
   }
 
   /** Streams a generated file into `dir` under a safe name; returns the path written. */
-  async saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
-    await this.begin('saveFile', opts.signal);
-    return this.downloads.save(ref, dir, opts);
+  saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
+    return this.call('saveFile', opts.signal, () => this.downloads.save(ref, dir, opts));
   }
 
   /** Saves every file `result` cites (its `files`) into `dir`; returns the paths. */
-  async saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
-    await this.begin('saveAll', opts.signal);
-    return this.downloads.saveAll(result, dir, opts);
+  saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+    return this.call('saveAll', opts.signal, () => this.downloads.saveAll(result, dir, opts));
   }
 
   /** Refreshes the container's idle clock now (if there is a container). */
-  async touch(): Promise<void> {
-    await this.begin('touch');
-    await this.lifecycle.touch();
+  touch(): Promise<void> {
+    return this.call('touch', undefined, async () => {
+      await this.lifecycle.touch();
+    });
   }
 
   /**
@@ -327,12 +338,58 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * told not to). Idempotent; every other method rejects afterwards with `SessionClosedError`.
    */
   close(opts: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(opts);
+    this.closing ??= this.shutdown(opts).catch((error: unknown) => {
+      throw toLibraryError(error, { operation: 'close()', scrubber: this.runner.scrubber });
+    });
     return this.closing;
+  }
+
+  /** What `console.log(session)` and `util.inspect(session)` print: no client, no key. */
+  [inspect.custom](): string {
+    return `CodeInterpreterSession ${inspect(this.toJSON())}`;
+  }
+
+  /** A summary safe to log: the id, model, container and whether it is closed. */
+  toJSON(): { id: string; model: string; containerId: string | undefined; closed: boolean } {
+    return { id: this.id, model: this.options.model, containerId: this.containerId, closed: this.closing !== undefined };
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /**
+   * Every public method runs here: refused after close(), its result scrubbed of secrets, and any
+   * error turned into a `CodeInterpreterError` (see {@link publicError}).
+   */
+  private async call<T>(method: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    try {
+      await this.begin(method, signal);
+      return this.runner.scrubber.value(await fn());
+    } catch (error) {
+      throw this.publicError(method, error, signal);
+    }
+  }
+
+  /**
+   * The error a public method rejects with: an abort rejects with the caller's `signal.reason`;
+   * a failure caused by close() running meanwhile is a `SessionClosedError` naming the method;
+   * anything else is a `CodeInterpreterError` with the original as `cause`, scrubbed of secrets.
+   */
+  private publicError(method: string, error: unknown, signal: AbortSignal | undefined): unknown {
+    const scrubber = this.runner.scrubber;
+    if (signal?.aborted) return toLibraryError(error, { operation: `${method}()`, signal, scrubber });
+    const closedMeanwhile =
+      this.closing !== undefined &&
+      (!(error instanceof CodeInterpreterError) || error instanceof SessionClosedError || error instanceof ContainerExpiredError || error instanceof FileNotFoundError);
+    if (closedMeanwhile && !(error instanceof SessionClosedError && error.method === method)) {
+      return scrubber.error(new SessionClosedError(method, { cause: error, inFlight: true }));
+    }
+    if (error instanceof SessionClosedError && error.method !== method) {
+      // Closed elsewhere (another process sharing the store): its message, the right method.
+      return scrubber.error(new SessionClosedError(method, { message: error.message, cause: error }));
+    }
+    return toLibraryError(error, { operation: `${method}()`, scrubber });
   }
 
   private async begin(method: string, signal?: AbortSignal): Promise<void> {
@@ -377,7 +434,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
       const containerId = await this.lifecycle.touch();
       if (containerId) this.events.emit('keepalive', { containerId, idleMs });
     } catch (error) {
-      this.events.emit('error', { operation: 'keepalive', error: error instanceof Error ? error : new Error(String(error)) });
+      this.events.emit('error', { operation: 'keepalive', error: toLibraryError(error, { operation: 'keep-alive touch', hint: 'It is tried again next interval.', scrubber: this.runner.scrubber }) as Error });
       throw error;
     }
   }

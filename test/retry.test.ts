@@ -1,6 +1,6 @@
 import OpenAI, { APIConnectionError, APIError, InternalServerError, RateLimitError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RetriesExhaustedError, createRateLimiter, type RateLimiter } from '../src/index.js';
+import { RequestFailedError, RetriesExhaustedError, createRateLimiter, type RateLimiter } from '../src/index.js';
 import { MAX_SERVER_WAIT_MS, isRetryable, retryDelayMs, serverRequestedWaitMs, RETRY_DEFAULTS } from '../src/retry/policy.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { TEST_API_KEY, withMsw } from './helpers/sim.js';
@@ -78,7 +78,10 @@ describe('retries through the session', () => {
     h = withMsw();
     const session = makeSession(h.client);
     h.sim.fail({ path: '/containers', method: 'POST', status });
-    await expect(session.start()).rejects.toBeInstanceOf(APIError);
+    const error = await session.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect((error as RequestFailedError).status).toBe(status);
+    expect((error as Error).cause).toBeInstanceOf(APIError);
     expect(h.sim.requests).toHaveLength(1);
     expect(session.stats.retries).toBe(0);
   });
@@ -87,7 +90,11 @@ describe('retries through the session', () => {
     h = withMsw();
     const session = makeSession(h.client);
     h.sim.fail({ status: 429, body: { error: { message: 'You exceeded your current quota.', type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } });
-    await expect(session.start()).rejects.toBeInstanceOf(RateLimitError);
+    const error = await session.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect((error as RequestFailedError).code).toBe('insufficient_quota');
+    expect((error as Error).message).toMatch(/quota is used up/);
+    expect((error as Error).cause).toBeInstanceOf(RateLimitError);
     expect(h.sim.requests).toHaveLength(1);
   });
 
@@ -115,7 +122,9 @@ describe('retries through the session', () => {
     const client = new OpenAI({ apiKey: TEST_API_KEY }); // maxRetries 2 by default
     const session = makeSession(client, { retry: false });
     h.sim.fail({ status: 500 });
-    await expect(session.start()).rejects.toBeInstanceOf(InternalServerError);
+    const error = await session.start().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect((error as Error).cause).toBeInstanceOf(InternalServerError);
     expect(h.sim.requests).toHaveLength(1);
   });
 

@@ -95,6 +95,50 @@ describe('session.stream()', () => {
     await session.close();
   });
 
+  it.each([
+    ['msw', () => withMsw({ streamDelayMs: 20 })],
+    ['http', () => withHttp({ streamDelayMs: 20 })],
+  ] as const)('an abort during a stream rejects with the abort reason itself, as run() does (%s)', async (_name, make) => {
+    const harness = await make();
+    h = harness;
+    const session = makeSession(harness.client);
+    // After output was yielded: the caller's reason, not StreamInterruptedError.
+    const controller = new AbortController();
+    const reason = new Error('user left');
+    const error = await (async () => {
+      for await (const event of session.stream('hello', { signal: controller.signal })) {
+        if (event.type !== 'result') controller.abort(reason);
+      }
+    })().catch((e: unknown) => e);
+    expect(error).toBe(reason);
+    expect(harness.sim.requestsTo('/responses')).toHaveLength(1);
+    await session.close();
+  });
+
+  it('timeoutMs during a stream rejects with the TimeoutError, as run() does', async () => {
+    const harness = await withHttp({ streamDelayMs: 20 });
+    h = harness;
+    const session = makeSession(harness.client);
+    await session.start();
+    const timedOut = await (async () => {
+      for await (const _event of session.stream('hello', { timeoutMs: 30 })) {
+        // consume
+      }
+    })().catch((e: unknown) => e);
+    expect(timedOut).toBeInstanceOf(DOMException);
+    expect((timedOut as Error).name).toBe('TimeoutError');
+    const ranSlow = await withHttp({ latencyMs: 200 });
+    try {
+      const other = makeSession(ranSlow.client);
+      const runTimedOut = await other.run('hello', { timeoutMs: 30 }).catch((e: unknown) => e);
+      expect((runTimedOut as Error).name).toBe('TimeoutError');
+      await other.close();
+    } finally {
+      await ranSlow.close();
+    }
+    await session.close();
+  });
+
   it('recovers from an expiry seen before the first event, like run()', async () => {
     const harness = withMsw();
     h = harness;

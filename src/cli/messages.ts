@@ -28,7 +28,9 @@ const withoutFinalPeriod = (text: string) => text.replace(/\.+$/, '');
  * What the CLI prints for an error, in the CLI's own terms: the flag or the environment variable
  * to change, never a library option the command line does not have. `usage` means exit code 2.
  */
-export function cliErrorMessage(error: unknown, context: { baseURL?: string | undefined }): { message: string; usage: boolean } {
+export function cliErrorMessage(thrown: unknown, context: { baseURL?: string | undefined }): { message: string; usage: boolean } {
+  // A refused request: the API's own words (the library's wrapper names library options, not flags).
+  const error = shape(thrown).name === 'RequestFailedError' && shape(thrown).cause !== undefined ? shape(thrown).cause : thrown;
   const e = shape(error);
   if (error instanceof UsageError) return { message: error.message, usage: true };
   if (e.name === 'InvalidArgumentError') return { message: String(e.message), usage: true };

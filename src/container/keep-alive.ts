@@ -1,3 +1,5 @@
+import { setTimer } from '../timers.js';
+
 export interface KeepAliveOptions {
   /**
    * Touch the container after it has been idle this long.
@@ -84,8 +86,8 @@ export class KeepAlive {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     const due = this.containerActiveAt + this.settings.intervalMs();
-    this.timer = setTimeout(() => void this.fire(), Math.max(0, due - this.now()));
-    this.timer.unref?.();
+    // Clamped: an interval past a timer's range fires early, finds the container not yet due, and sleeps again.
+    this.timer = setTimer(() => void this.fire(), due - this.now(), { unref: true });
   }
 
   private async fire(): Promise<void> {

@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors.js';
+import { MAX_TIMER_MS, setTimer } from '../timers.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot, SlidingWindowOptions } from './types.js';
 
 export interface SlidingWindowLimiter extends RateLimiter {
@@ -27,11 +28,11 @@ export function defaultMarginMs(intervalMs: number): number {
 export function validateLimiterOptions(where: string, options: RateLimiterOptions): void {
   const issues: Array<{ path: string; message: string }> = [];
   if (!Number.isInteger(options?.limit) || options.limit < 1) issues.push({ path: 'limit', message: `expected a whole number >= 1, got ${options?.limit}` });
-  if (!Number.isFinite(options?.intervalMs) || options.intervalMs <= 0) {
-    issues.push({ path: 'intervalMs', message: `expected a number of milliseconds > 0, got ${options?.intervalMs}` });
+  if (!Number.isFinite(options?.intervalMs) || options.intervalMs <= 0 || options.intervalMs > MAX_TIMER_MS) {
+    issues.push({ path: 'intervalMs', message: `expected a number of milliseconds > 0 and at most ${MAX_TIMER_MS} (about 24.8 days), got ${options?.intervalMs}` });
   }
-  if (options?.marginMs !== undefined && !(Number.isFinite(options.marginMs) && options.marginMs >= 0)) {
-    issues.push({ path: 'marginMs', message: `expected milliseconds >= 0, got ${options.marginMs}` });
+  if (options?.marginMs !== undefined && !(Number.isFinite(options.marginMs) && options.marginMs >= 0 && options.marginMs <= options.intervalMs)) {
+    issues.push({ path: 'marginMs', message: `expected milliseconds from 0 to intervalMs (${options.intervalMs}), got ${options.marginMs}` });
   }
   if (issues.length) throw new InvalidOptionsError(where, issues);
 }
@@ -99,7 +100,7 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
       drain();
       return;
     }
-    if (sentAt.length > 0) timer = setTimeout(drain, Math.max(1, Math.ceil(sentAt[0]! + holdMs - t)));
+    if (sentAt.length > 0) timer = setTimer(drain, Math.max(1, sentAt[0]! + holdMs - t));
   };
 
   function drain() {

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { Redis, RedisOptions } from 'ioredis';
 import { raceSignal } from '../abort.js';
 import { InvalidOptionsError } from '../errors.js';
+import { setTimer } from '../timers.js';
 
 /** A Redis client, or a connection URL (`redis://host:port/db`) for one the library makes and owns. */
 export type RedisLike = Redis | string;
@@ -37,8 +38,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-      timer.unref?.();
+      timer = setTimer(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms, { unref: true });
     }),
   ]).finally(() => clearTimeout(timer));
 }

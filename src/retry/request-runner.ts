@@ -2,7 +2,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type OpenAI from 'openai';
 import pRetry from 'p-retry';
 import { sleep } from '../abort.js';
-import { RetriesExhaustedError, describeError, redactError } from '../errors.js';
+import { RetriesExhaustedError, describeError } from '../errors.js';
+import { SecretScrubber } from '../secrets.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
 import { statusOf } from './error-shape.js';
@@ -92,9 +93,13 @@ export class RequestRunner {
    * sends goes through it; throttling is reported to the session whose `send()` it is in.
    */
   readonly transport: Fetch;
-  private readonly apiKey: string | undefined;
   /** False when the client would not take the transport (x509 workload identity): slots are then taken per attempt here. */
   readonly onWire: boolean;
+  /**
+   * The session's secrets (the client's API key first). Other parts register more with
+   * `runner.scrubber.add(secret)`; everything that leaves the session is scrubbed with it.
+   */
+  readonly scrubber: SecretScrubber;
 
   constructor(
     client: OpenAI,
@@ -102,14 +107,15 @@ export class RequestRunner {
     private readonly retry: Required<RetryOptions> | false,
     private readonly events: TypedEmitter,
     readonly stats: SessionStats,
-    /** Values to scrub from every error besides the API key (the container's domain secrets). */
-    private readonly secrets: readonly string[] = [],
+    /** Values to scrub besides the API key (the container's domain secrets), whatever their length. */
+    secrets: readonly string[] = [],
   ) {
     const limited = limitedClient(client, limiter);
     this.client = limited.client;
     this.transport = limited.transport;
     this.onWire = limited.onWire;
-    this.apiKey = client.apiKey ?? undefined;
+    this.scrubber = new SecretScrubber([client.apiKey]);
+    for (const secret of secrets) this.scrubber.add(secret, { anyLength: true });
   }
 
   async send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions<T> = {}): Promise<T> {
@@ -123,7 +129,7 @@ export class RequestRunner {
       try {
         return await sending.run({ operation, runner: this }, () => call(this.client, signal));
       } catch (error) {
-        throw redactError(error, this.apiKey, this.secrets);
+        throw this.scrubber.error(error);
       }
     };
     // The first attempt runs outside p-retry: the common case, success, pays nothing for the

@@ -172,6 +172,8 @@ export class RunRecovery {
           `The response stream ${yielded ? 'broke after output was yielded' : 'ended'} (no \`response.completed\`); run the input again.`,
         );
       } catch (error) {
+        // An abort (the caller's signal or timeoutMs) rejects with its own reason, as run() does.
+        if (signal?.aborted) throw signal.reason;
         if (yielded && !(error instanceof CodeInterpreterError)) {
           throw new StreamInterruptedError(`The response stream broke after output was yielded (${describeError(error)}); run the input again.`, { cause: error });
         }

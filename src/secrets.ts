@@ -1,0 +1,153 @@
+/**
+ * The one place secrets are scrubbed. Every string that leaves the library (error messages,
+ * stacks, causes, API error bodies, `code`, `param`, headers, event payloads, stream events,
+ * results, download names, CLI output) goes through a {@link SecretScrubber}.
+ */
+
+/** What a scrubbed secret is replaced with. */
+export const REDACTED = '[redacted]';
+
+/** Secrets shorter than this (not counting surrounding spaces) are not registered: replacing them everywhere would mangle ordinary text. */
+export const MIN_SECRET_LENGTH = 6;
+
+/** Anything shaped like an OpenAI key (`sk-…`, `sk-proj-…`), kept to its first characters. */
+const KEY_PATTERN = /\b(sk-[A-Za-z0-9_*-]{4})[A-Za-z0-9_*-]{8,}/g;
+/** A bearer token in an echoed `Authorization` header, whatever its shape. */
+const BEARER_PATTERN = /\b(Bearer\s+)(?!\[redacted\])[^\s"',;]{6,}/gi;
+
+/** Header names whose values are secrets whatever they contain. */
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'api-key', 'openai-api-key', 'x-api-key', 'cookie', 'set-cookie']);
+
+/**
+ * Removes secrets from strings, errors and plain data. Secrets are registered with {@link add}
+ * (the client's API key, a container's domain secrets …); anything shaped like an OpenAI key or a
+ * bearer token is scrubbed even when it was never registered.
+ */
+export class SecretScrubber {
+  private readonly secrets = new Set<string>();
+  /** Longest first, so a secret that contains another is replaced whole. */
+  private ordered: string[] = [];
+
+  constructor(secrets: Iterable<string | null | undefined> = []) {
+    for (const secret of secrets) this.add(secret);
+  }
+
+  /**
+   * Registers a secret. One shorter than {@link MIN_SECRET_LENGTH} is ignored unless `anyLength`
+   * (for values the user declared secret, such as domain secrets); an empty one always is.
+   */
+  add(secret: string | null | undefined, options: { anyLength?: boolean } = {}): this {
+    if (typeof secret !== 'string' || secret === '' || this.secrets.has(secret)) return this;
+    if (!options.anyLength && secret.trim().length < MIN_SECRET_LENGTH) return this;
+    // Also its URL-encoded and JSON-escaped forms, which is how servers often echo it.
+    for (const form of [secret, encodeURIComponent(secret), JSON.stringify(secret).slice(1, -1)]) this.secrets.add(form);
+    this.ordered = [...this.secrets].sort((x, y) => y.length - x.length);
+    return this;
+  }
+
+  /** `text` without any secret. */
+  text(text: string): string {
+    let out = text;
+    for (const secret of this.ordered) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (out.includes('sk-')) out = out.replace(KEY_PATTERN, `$1…${REDACTED}`);
+    if (/bearer/i.test(out)) out = out.replace(BEARER_PATTERN, `$1${REDACTED}`);
+    return out;
+  }
+
+  /**
+   * Scrubs `value` in place and returns it: strings inside plain objects, arrays, `Map`s,
+   * `Headers` and errors (message, stack, cause, `errors`, and every own property such as an API
+   * error's `error` body, `code`, `param` and `headers`). Strings are returned scrubbed.
+   */
+  value<T>(value: T): T {
+    return this.walk(value, new WeakSet()) as T;
+  }
+
+  /** Same as {@link value}, for errors (typed for `throw scrubber.error(e)`). */
+  error<E>(error: E): E {
+    return this.value(error);
+  }
+
+  private walk(value: unknown, seen: WeakSet<object>): unknown {
+    if (typeof value === 'string') return this.text(value);
+    if (typeof value !== 'object' || value === null) return value;
+    if (seen.has(value)) return value;
+    seen.add(value);
+    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Blob) return value; // file contents are the caller's data
+    if (typeof ReadableStream !== 'undefined' && value instanceof ReadableStream) return value;
+    if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) return value;
+    if (isHeaders(value)) {
+      scrubHeaders(value, (text) => this.text(text));
+      return value;
+    }
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = this.walk(value[i], seen);
+      return value;
+    }
+    if (value instanceof Map) {
+      for (const [key, entry] of value) value.set(key, SECRET_HEADERS.has(String(key).toLowerCase()) ? REDACTED : this.walk(entry, seen));
+      return value;
+    }
+    if (value instanceof Set) return value;
+    if (!isPlainOrError(value)) return value; // class instances we do not know (clients, streams): left alone
+    if (value instanceof Error) {
+      // `stack` is an accessor on V8 errors, and `message` may live on the prototype: read and set them.
+      for (const key of ['message', 'stack'] as const) {
+        const current = value[key];
+        if (typeof current !== 'string') continue;
+        const clean = this.text(current);
+        if (clean === current) continue;
+        try {
+          Object.defineProperty(value, key, { value: clean, configurable: true, writable: true, enumerable: false });
+        } catch {
+          // a frozen error
+        }
+      }
+      if ('cause' in value && !Object.prototype.hasOwnProperty.call(value, 'cause')) this.walk(value.cause, seen);
+    }
+    for (const key of Reflect.ownKeys(value)) {
+      if (value instanceof Error && (key === 'message' || key === 'stack')) continue;
+      const descriptor = Object.getOwnPropertyDescriptor(value, key);
+      if (!descriptor || !('value' in descriptor)) continue;
+      const current = descriptor.value;
+      const scrubbed =
+        typeof key === 'string' && SECRET_HEADERS.has(key.toLowerCase()) && typeof current === 'string' ? REDACTED : this.walk(current, seen);
+      if (scrubbed === current) continue;
+      try {
+        if (descriptor.writable) (value as Record<string | symbol, unknown>)[key] = scrubbed;
+        else Object.defineProperty(value, key, { value: scrubbed, configurable: true, writable: true, enumerable: descriptor.enumerable ?? false });
+      } catch {
+        // a frozen object: nothing we can do in place
+      }
+    }
+    return value;
+  }
+}
+
+function isHeaders(value: object): value is Headers {
+  return typeof Headers !== 'undefined' && value instanceof Headers;
+}
+
+function scrubHeaders(headers: Headers, text: (s: string) => string): void {
+  const updates: Array<[string, string]> = [];
+  headers.forEach((v, k) => {
+    const clean = SECRET_HEADERS.has(k.toLowerCase()) ? REDACTED : text(v);
+    if (clean !== v) updates.push([k, clean]);
+  });
+  for (const [k, v] of updates) {
+    try {
+      headers.set(k, v);
+    } catch {
+      // immutable headers (a Response's): cannot happen for the SDK's error headers
+    }
+  }
+}
+
+function isPlainOrError(value: object): boolean {
+  if (value instanceof Error) return true;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
+
+/** Scrubs only what looks like a key (no registered secrets): for text made before any client exists. */
+export const patternScrubber = new SecretScrubber();

@@ -1,0 +1,118 @@
+import { BadRequestError, NotFoundError } from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeInterpreterError, FileSaveError, RequestFailedError, SessionClosedError } from '../src/index.js';
+import { toLibraryError } from '../src/errors.js';
+import { makeSession, recordEvents } from './helpers/session.js';
+import { withMsw } from './helpers/sim.js';
+
+let h: ReturnType<typeof withMsw> | undefined;
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+const bytes = new TextEncoder().encode('a,b\n1,2\n');
+
+/** Settles `promise`: its value, or the error it rejected with. */
+const outcome = <T>(promise: Promise<T>) => promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+
+describe('every error that leaves the library is a CodeInterpreterError with the original as cause', () => {
+  it('an API refusal is a RequestFailedError with status, code, param, the SDK error as cause and what to do', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    h.sim.fail({ path: '/responses', status: 400, body: { error: { message: 'The model `nope` does not exist.', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } } });
+    const error = await session.run('hi').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect(error).toBeInstanceOf(CodeInterpreterError);
+    expect(error).toMatchObject({ status: 400, code: 'model_not_found', param: 'model', type: 'invalid_request_error', operation: 'run()' });
+    expect((error as Error).cause).toBeInstanceOf(BadRequestError);
+    expect((error as Error).message).toBe(
+      'run() failed: 400 The model `nope` does not exist. The API rejected the request (parameter `model`): change what the message names (run options, `request` passthrough, model).',
+    );
+    await session.close();
+  });
+
+  it('a 401 says to check the key; a 404 says the resource is gone', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    h.sim.fail({ path: '/containers', method: 'POST', status: 401 });
+    expect(((await session.start().catch((e: unknown) => e)) as Error).message).toMatch(/^start\(\) failed: 401 .*Check the API key: pass `client: new OpenAI\(\{ apiKey \}\)` or set OPENAI_API_KEY\.$/);
+    await session.close();
+  });
+
+  it('an upload cut short by close() names upload(), never "run() was called"', async () => {
+    h = withMsw({ latencyMs: 30 });
+    const session = makeSession(h.client);
+    await session.start();
+    const uploading = outcome(session.upload(bytes, { filename: 'a.csv' }));
+    await new Promise((r) => setTimeout(r, 5)); // the upload is on its way
+    await session.close().catch(() => {});
+    const result = await uploading;
+    // close() may let the upload finish first (and clean it up); if it stops it, the error says which call.
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(SessionClosedError);
+      expect((result.error as SessionClosedError).method).toBe('upload');
+      expect((result.error as Error).message).toBe('close() was called while upload() was in flight, so upload() was stopped; create a new session to go on.');
+    }
+    const late = await session.upload(bytes).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(SessionClosedError);
+    expect((late as Error).message).toBe('upload() was called on a closed CodeInterpreterSession; create a new session to go on.');
+  });
+
+  it('close() during a recovery: the run rejects with SessionClosedError (the API error as cause), not a raw NotFoundError', async () => {
+    h = withMsw({ latencyMs: 20 });
+    const session = makeSession(h.client);
+    await session.run('first');
+    h.sim.expire(session.containerId!);
+    let closing: Promise<void> | undefined;
+    session.on('container.expired', () => {
+      closing = session.close().catch(() => {});
+    });
+    const result = await outcome(session.run('second'));
+    await closing;
+    expect(closing).toBeDefined();
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(CodeInterpreterError);
+      expect(result.error).not.toBeInstanceOf(NotFoundError);
+      expect(result.error).toBeInstanceOf(SessionClosedError);
+      expect((result.error as SessionClosedError).method).toBe('run');
+      expect((result.error as Error).message).toMatch(/close\(\) was called while run\(\) was in flight/);
+    }
+  });
+
+  it('a failed keep-alive touch is reported on `error` as a CodeInterpreterError', async () => {
+    h = withMsw();
+    const session = makeSession(h.client, { keepAlive: { intervalMs: 30 }, retry: false });
+    const events = recordEvents(session);
+    await session.start();
+    h.sim.fail({ path: /^\/containers\/[^/]+$/, method: 'GET', status: 403, times: 100 });
+    await new Promise((r) => setTimeout(r, 150));
+    const errors = events.of('error');
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.error).toBeInstanceOf(RequestFailedError);
+    expect(errors[0]!.error.message).toMatch(/^keep-alive touch failed: 403 /);
+    h.sim.clearFaults();
+    await session.close();
+  });
+
+  it('the wrapping helper turns a file system error into a FileSaveError and anything else into a CodeInterpreterError with a hint', () => {
+    const fsError = Object.assign(new Error("ENOTDIR: not a directory, mkdir '/tmp/x/y'"), { code: 'ENOTDIR', path: '/tmp/x/y', syscall: 'mkdir' });
+    const wrapped = toLibraryError(fsError, { operation: 'saveFile()' }) as FileSaveError;
+    expect(wrapped).toBeInstanceOf(FileSaveError);
+    expect(wrapped).toMatchObject({ code: 'ENOTDIR', path: '/tmp/x/y', cause: fsError });
+    expect(wrapped.message).toMatch(/pass a `dir` that is a folder or can be created/);
+    // e.g. ioredis's MaxRetriesPerRequestError, wrapped by the Redis store with its own hint.
+    const redis = Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' });
+    const store = toLibraryError(redis, { operation: 'RedisSessionStore.load', hint: 'Check that Redis is reachable.' }) as CodeInterpreterError;
+    expect(store).toBeInstanceOf(CodeInterpreterError);
+    expect(store.cause).toBe(redis);
+    expect(store.message).toBe('RedisSessionStore.load failed: Reached the max retries per request limit (which is 1). Check that Redis is reachable.');
+    // Already ours: unchanged. An abort: the signal's own reason.
+    const ours = new SessionClosedError('run');
+    expect(toLibraryError(ours, { operation: 'x' })).toBe(ours);
+    const controller = new AbortController();
+    const reason = new Error('user gave up');
+    controller.abort(reason);
+    expect(toLibraryError(new DOMException('aborted', 'AbortError'), { operation: 'x', signal: controller.signal })).toBe(reason);
+  });
+});

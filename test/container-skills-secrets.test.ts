@@ -1,6 +1,6 @@
 // Container skills, allow-list domain secrets and the shell tool in the session's container (issue #13 item 8).
 import { afterEach, describe, expect, it } from 'vitest';
-import { CodeInterpreterSession, InvalidOptionsError, type SessionOptions } from '../src/index.js';
+import { CodeInterpreterSession, InvalidOptionsError, RequestFailedError, type SessionOptions } from '../src/index.js';
 import { schemaValidator } from './helpers/openapi.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { withMsw } from './helpers/sim.js';
@@ -53,12 +53,12 @@ describe('container skills and domain secrets', () => {
     const error = (await session.start().then(
       () => new Error('start() should have failed'),
       (e: unknown) => e,
-    )) as Error & { error?: { message: string } };
-    expect(error).toBeInstanceOf(Error);
+    )) as Error & { cause?: Error & { error?: { message: string } } };
+    expect(error).toBeInstanceOf(RequestFailedError);
     expect(error.message).toContain('Invalid secret [redacted]');
-    expect(error.error?.message).toContain('[redacted]');
+    expect(error.cause?.error?.message).toContain('[redacted]');
     expect(events.of('request.retry')).toHaveLength(1);
-    const everything = JSON.stringify({ message: error.message, body: error.error, cause: String(error.cause ?? ''), events: events.seen });
+    const everything = JSON.stringify({ message: error.message, body: error.cause?.error, cause: String(error.cause ?? ''), stack: error.stack, events: events.seen });
     expect(everything).not.toContain(SECRET);
     await session.close();
   });

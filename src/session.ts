@@ -284,8 +284,10 @@ export class CodeInterpreterSession implements AsyncDisposable {
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
     const signal = combineSignals(opts.signal, opts.timeoutMs);
+    let started = false;
     try {
       await this.begin('stream', signal);
+      started = true;
       for (const source of opts.files ?? []) await this.files.upload(source, { signal });
       const prepared = await this.files.prepareInput(input, signal);
       let containerId: string | undefined;
@@ -302,7 +304,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
         if (containerId === undefined) await this.files.trackInputFiles(prepared.files, undefined);
       }
     } catch (error) {
-      throw this.publicError('stream', error, signal);
+      throw this.publicError('stream', error, signal, started);
     }
   }
 
@@ -363,11 +365,13 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * error turned into a `CodeInterpreterError` (see {@link publicError}).
    */
   private async call<T>(method: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    let started = false;
     try {
       await this.begin(method, signal);
+      started = true;
       return this.runner.scrubber.value(await fn());
     } catch (error) {
-      throw this.publicError(method, error, signal);
+      throw this.publicError(method, error, signal, started);
     }
   }
 
@@ -376,13 +380,14 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * a failure caused by close() running meanwhile is a `SessionClosedError` naming the method;
    * anything else is a `CodeInterpreterError` with the original as `cause`, scrubbed of secrets.
    */
-  private publicError(method: string, error: unknown, signal: AbortSignal | undefined): unknown {
+  private publicError(method: string, error: unknown, signal: AbortSignal | undefined, started: boolean): unknown {
     const scrubber = this.runner.scrubber;
     if (signal?.aborted) return toLibraryError(error, { operation: `${method}()`, signal, scrubber });
     const closedMeanwhile =
+      started &&
       this.closing !== undefined &&
       (!(error instanceof CodeInterpreterError) || error instanceof SessionClosedError || error instanceof ContainerExpiredError || error instanceof FileNotFoundError);
-    if (closedMeanwhile && !(error instanceof SessionClosedError && error.method === method)) {
+    if (closedMeanwhile) {
       return scrubber.error(new SessionClosedError(method, { cause: error, inFlight: true }));
     }
     if (error instanceof SessionClosedError && error.method !== method) {

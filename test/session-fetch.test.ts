@@ -106,6 +106,25 @@ describe.each(transports)('session.fetch over %s', (_name, make) => {
     await session.close();
   });
 
+  it('20 concurrent requests that meet one expiry cause one re-creation, and all succeed', async () => {
+    h = await make();
+    const session = makeSession(h.client);
+    await session.upload(csv, { filename: 'sales.csv' });
+    const client = clientThrough(h, session.fetch);
+    await client.responses.create({ model: 'gpt-5', input: 'hello', tools: tool(SESSION_CONTAINER) });
+    h.sim.expire(session.containerId!);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools: tool(SESSION_CONTAINER) })),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill('completed'));
+    expect(session.stats.recreations).toBe(1);
+    expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(2);
+    const ranIn = answers.flatMap((a) => a.output.flatMap((o) => (o.type === 'code_interpreter_call' ? [o.container_id] : [])));
+    expect(ranIn).toHaveLength(20);
+    expect(new Set(ranIn)).toEqual(new Set([session.containerId]));
+    await session.close();
+  });
+
   it('streams pass through byte for byte and recover before the first byte', async () => {
     h = await make();
     const session = makeSession(h.client);

@@ -21,6 +21,7 @@ const EXPECTED = [
   'GET /containers/{container_id}/files/{file_id}/content 200',
   'POST /files 200',
   'POST /files 400',
+  'POST /files 413',
   'GET /files 200',
   'GET /files 500',
   'GET /files/{file_id} 200',
@@ -102,6 +103,10 @@ async function scenario({ sim, client }: Harness): Promise<void> {
   await client.responses.cancel(withFiles.id).catch(ignore);
   await client.responses.delete(withFiles.id);
 
+  // Issue #11: a malformed body answers 400, one over the cap 413.
+  await fetch(`${client.baseURL}/files`, { method: 'POST', headers: { authorization: 'Bearer x', 'content-type': 'multipart/form-data; boundary=zzz' }, body: '--zzz\r\nbroken' });
+  await client.files.create({ file: await toFile(Buffer.alloc(5 * 1024 * 1024), 'big.bin'), purpose: 'user_data' }).catch(ignore);
+
   // The session's own traffic, including recovery from expiry.
   const session = new CodeInterpreterSession({ client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 1000, intervalMs: 1000 }), persistGeneratedFiles: true });
   await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
@@ -124,7 +129,7 @@ describe.each(transports)('conformance to the OpenAPI document over %s', (_name,
   afterAll(async () => h?.close());
 
   it('every request sent and every answer and event returned validates against its schema', async () => {
-    h = await make();
+    h = await make({ maxBodyBytes: 4 * 1024 * 1024 });
     await scenario(h);
     const { problems, checked } = checkConformance(h.sim.requests);
     expect(problems).toEqual([]);

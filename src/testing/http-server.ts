@@ -1,7 +1,6 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 
 export interface ListenOptions {
   /** Port on 127.0.0.1. @default 0 (a free port) */
@@ -42,6 +41,43 @@ export async function serveOnLoopback(handle: (request: Request) => Promise<Resp
   };
 }
 
+/**
+ * The request body as a web stream. Cancelling it (a body refused before it was read, e.g. over the
+ * size cap) drains the rest to nowhere instead of destroying the socket, so the client still gets
+ * the answer and nothing is collected.
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        req.on('data', (chunk: Buffer) => {
+          if (!open) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once('end', () => {
+          if (open) controller.close();
+          open = false;
+        });
+        req.once('error', (error) => {
+          if (open) controller.error(error);
+          open = false;
+        });
+        req.pause();
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        open = false;
+        req.resume();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
 async function answer(handle: (request: Request) => Promise<Response>, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
   const headers = new Headers();
@@ -51,7 +87,7 @@ async function answer(handle: (request: Request) => Promise<Response>, req: Inco
   const request = new Request(`http://${req.headers.host ?? '127.0.0.1'}${req.url ?? '/'}`, {
     method: req.method,
     headers,
-    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : undefined,
+    body: hasBody ? bodyOf(req) : undefined,
     duplex: 'half',
   } as RequestInit);
   const response = await handle(request);
@@ -59,6 +95,8 @@ async function answer(handle: (request: Request) => Promise<Response>, req: Inco
     req.socket.destroy();
     return;
   }
+  // A body the handler did not read (refused early) is drained, not left to stall the client.
+  if (hasBody && !req.complete) req.resume();
   res.writeHead(response.status, Object.fromEntries(response.headers));
   if (response.body) {
     const reader = response.body.getReader();

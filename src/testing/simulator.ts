@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorResponse } from './api-error.js';
+import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { bytesContent } from './content.js';
 import { applyRateLimit, takeFault } from './faults.js';
 import { serveOnLoopback, type ListenOptions, type RunningServer } from './http-server.js';
@@ -115,24 +116,15 @@ export class Simulator {
   };
 
   async #dispatch(request: Request, record: SimRequestRecord, query: Record<string, string>): Promise<Response> {
-    let json: unknown;
-    let form: FormData | undefined;
-    const type = request.headers.get('content-type') ?? '';
-    if (request.body && type.startsWith('multipart/form-data')) {
-      form = await request.formData();
+    const body = await readBody(request, this.options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES);
+    if (body instanceof Response) return body;
+    const { json, form } = body;
+    if (form) {
       record.body = Object.fromEntries(
         [...form].map(([key, value]) => [key, typeof value === 'string' ? value : { name: value.name, size: value.size }]),
       );
-    } else if (request.body) {
-      const text = await request.text();
-      if (text) {
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return errorResponse(400, 'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly.)');
-        }
-        record.body = json;
-      }
+    } else if (json !== undefined) {
+      record.body = json;
     }
 
     const state = this.#state;

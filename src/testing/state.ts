@@ -35,6 +35,11 @@ export interface SimulatorOptions {
    * (`unreadFiles`). `data:` URLs are always read. @default none
    */
   fileUrls?: Record<string, Uint8Array | string> | ((url: string) => Uint8Array | string | undefined | Promise<Uint8Array | string | undefined>);
+  /**
+   * Largest request body accepted; a larger one is answered 413 as soon as that is known (from
+   * `Content-Length`, or while reading) and never collected. @default 536_870_912 (512 MiB, the Files API's per-file limit)
+   */
+  maxBodyBytes?: number;
   /** How many `GET /responses/{id}` polls a `background: true` response stays unfinished (`queued`, then `in_progress`). @default 2 */
   backgroundPolls?: number;
 }

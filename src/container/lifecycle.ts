@@ -186,15 +186,6 @@ export class ContainerLifecycle {
     return task.join(signal);
   }
 
-  /** Deletes the container (if any); a container that is already gone is fine. */
-  async delete(): Promise<void> {
-    const id = this.containerId;
-    if (!id) return;
-    await this.deleteContainer(id);
-    this.info = undefined;
-    await this.deps.state.update({ type: 'replaceContainer', from: id, to: undefined });
-  }
-
   /** Deletes container `id` at the API; one that is already gone is fine. */
   async deleteContainer(id: string): Promise<void> {
     try {

@@ -109,6 +109,13 @@ describeRedis('RedisSessionStore', () => {
     expect((error as Error).message).toMatch(/RedisSessionStore: load failed: .*Check that Redis is reachable, or raise `redisTimeoutMs` \(now 500 ms\)/);
     expect((error as Error).cause).toBeInstanceOf(Error);
     expect(elapsed).toBeLessThan(500 + 250);
+    // With time to spare, the cause is ioredis's own error (no answer after its one reconnection).
+    const patient = new RedisSessionStore({ redis: 'redis://127.0.0.1:1', redisTimeoutMs: 10_000 });
+    const raw = await patient.load('s').catch((e: unknown) => e);
+    expect(raw).toBeInstanceOf(StoreUnavailableError);
+    expect(((raw as Error).cause as Error).name).toBe('MaxRetriesPerRequestError');
+    expect((raw as Error).message).not.toMatch(/\.\./);
+    await patient.close();
     // A caller's signal wins over the timeout, with its own reason.
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('caller gave up')), 50);

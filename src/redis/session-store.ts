@@ -184,7 +184,7 @@ export class RedisSessionStore implements SessionStore {
           ? cause
           : new StoreUnavailableError(
               operation,
-              `RedisSessionStore: ${operation} failed: ${describeError(cause)}. Check that Redis is reachable, or raise \`redisTimeoutMs\` (now ${this.redisTimeoutMs} ms).`,
+              `RedisSessionStore: ${operation} failed: ${describeError(cause).replace(/\.+$/, '')}. Check that Redis is reachable, or raise \`redisTimeoutMs\` (now ${this.redisTimeoutMs} ms).`,
               { cause },
             ),
     });

@@ -49,6 +49,8 @@ describe('code-interpreter CLI', () => {
     expect(stdout.split(join(out, 'revenue_by_region.svg')).length - 1).toBe(1); // each path printed once
     expect((await readdir(out)).sort()).toEqual(['revenue_by_region.csv', 'revenue_by_region.svg']);
     expect(await readFile(join(out, 'revenue_by_region.csv'), 'utf8')).toContain('West,1140');
+    // A short run is billed the 5-minute minimum of a 1g container: 5 × $0.03 / 20.
+    expect(stdout).toContain('Container cost: about $0.0075 (1 container, 1g, 5 billed minutes; an estimate at list prices)');
   });
 
   it('never answers offline unless asked: without OPENAI_API_KEY it exits 2 and says how to go on', async () => {
@@ -78,6 +80,7 @@ describe('code-interpreter CLI', () => {
     expect(result.raw).toBeUndefined();
     expect(result.offline).toBe(true);
     expect((result as { note?: string }).note).toBe(SIMULATED_NOTE);
+    expect((result as { cost?: unknown }).cost).toMatchObject({ containersCreated: 1, billedMinutes: 5, estimatedUsd: 0.03, byTier: { '4g': { containers: 1 } } });
   });
 
   it('--overwrite replaces earlier files; without it a re-run numbers the new ones', async () => {

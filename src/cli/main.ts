@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import OpenAI from 'openai';
 import { CodeInterpreterSession } from '../session.js';
 import { describeError } from '../errors.js';
+import type { CostSummary } from '../cost/types.js';
 import type { RunResult } from '../runs/result.js';
 import { cliErrorMessage, UsageError } from './messages.js';
 import { startOfflineServer } from './offline.js';
@@ -49,7 +50,13 @@ async function checkFiles(paths: readonly string[]): Promise<void> {
   }
 }
 
-function printHuman(result: RunResult, saved: string[], offline: boolean, out: NodeJS.WriteStream): void {
+/** One line on what the run's containers cost (an estimate: billed per minute, 5 minutes at least). */
+function costLine(cost: CostSummary): string {
+  const tiers = Object.keys(cost.byTier).join(', ') || 'none';
+  return `Container cost: about $${cost.estimatedUsd.toFixed(4)} (${cost.containersCreated} container${cost.containersCreated === 1 ? '' : 's'}, ${tiers}, ${cost.billedMinutes} billed minutes; an estimate at list prices)`;
+}
+
+function printHuman(result: RunResult, saved: string[], offline: boolean, cost: CostSummary, out: NodeJS.WriteStream): void {
   const lines: string[] = offline ? [`Answer (${SIMULATED_NOTE}):`, result.text, ''] : ['Answer:', result.text, ''];
   result.codeCalls.forEach((call, i) => {
     lines.push(`Code (call ${i + 1} of ${result.codeCalls.length}, ${call.status}):`, call.code ?? '(no code)', '');
@@ -62,6 +69,7 @@ function printHuman(result: RunResult, saved: string[], offline: boolean, out: N
     lines.push('');
   }
   if (result.recovered) lines.push('(The container had expired and was re-created during this run.)', '');
+  lines.push(costLine(cost), '');
   out.write(lines.join('\n'));
 }
 
@@ -100,9 +108,9 @@ async function runCommand(prompt: string, flags: RunFlags, io: CliIO): Promise<n
     }
     if (flags.json) {
       const { raw: _raw, ...rest } = result;
-      io.stdout.write(`${JSON.stringify({ ...rest, saved, offline, ...(offline && { note: SIMULATED_NOTE }) }, null, 2)}\n`);
+      io.stdout.write(`${JSON.stringify({ ...rest, saved, cost: session.stats.cost, offline, ...(offline && { note: SIMULATED_NOTE }) }, null, 2)}\n`);
     } else {
-      printHuman(result, saved, offline, io.stdout);
+      printHuman(result, saved, offline, session.stats.cost, io.stdout);
     }
     return EXIT.ok;
   } finally {

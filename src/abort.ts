@@ -44,6 +44,16 @@ export class SharedTask<T> {
     this.promise.catch(() => {}); // each joiner sees the outcome; nothing is left unhandled
   }
 
+  /** The work was told to stop (every caller gave up, or {@link cancel}); it may still finish. */
+  get cancelled(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Stops the work's waits that have not sent anything yet (see `SendOptions.detached`). */
+  cancel(reason: unknown): void {
+    this.controller.abort(reason);
+  }
+
   join(signal?: AbortSignal): Promise<T> {
     if (!signal) {
       this.committed = true; // a caller that cannot give up keeps the work going

@@ -55,6 +55,61 @@ export class StoreUnavailableError extends CodeInterpreterError {
   }
 }
 
+/**
+ * `close()` could not clean up everything: what it knows it left behind is listed, so that it
+ * can be deleted by hand (or `close()` called again later). The individual failures are in
+ * `cause` (an `AggregateError`). The session is closed all the same.
+ */
+export class SessionCleanupError extends CodeInterpreterError {
+  /** Containers this session made that are still there (their deletion failed). */
+  readonly containerIds: readonly string[];
+  /** Files API files this session made that are still there (their deletion failed). */
+  readonly fileIds: readonly string[];
+  /**
+   * Container creates whose answer was lost and that no look-up could settle: a container of
+   * that `name` made at or after `createdAfter` (unix seconds) may be running; `candidateIds`
+   * are the running ones found (for a name you set, the session cannot tell them from others').
+   */
+  readonly unconfirmedContainers: ReadonlyArray<{ name: string; createdAfter: number; candidateIds: readonly string[] }>;
+  /** Uploads whose answer was lost and that no look-up could settle, in the same form. */
+  readonly unconfirmedFiles: ReadonlyArray<{ name: string; createdAfter: number; candidateIds: readonly string[] }>;
+
+  constructor(
+    left: {
+      containerIds: readonly string[];
+      fileIds: readonly string[];
+      unconfirmedContainers: ReadonlyArray<{ name: string; createdAfter: number; candidateIds: readonly string[] }>;
+      unconfirmedFiles: ReadonlyArray<{ name: string; createdAfter: number; candidateIds: readonly string[] }>;
+    },
+    errors: readonly unknown[],
+  ) {
+    const parts = [
+      left.containerIds.length > 0 && `containers ${left.containerIds.join(', ')}`,
+      left.fileIds.length > 0 && `Files API files ${left.fileIds.join(', ')}`,
+      ...left.unconfirmedContainers.map(
+        (u) =>
+          `a container named '${u.name}' created after ${new Date(u.createdAfter * 1000).toISOString()} whose create answer was lost` +
+          (u.candidateIds.length > 0 ? ` (maybe ${u.candidateIds.join(', ')})` : ''),
+      ),
+      ...left.unconfirmedFiles.map(
+        (u) =>
+          `a Files API file '${u.name}' uploaded after ${new Date(u.createdAfter * 1000).toISOString()} whose answer was lost` +
+          (u.candidateIds.length > 0 ? ` (maybe ${u.candidateIds.join(', ')})` : ''),
+      ),
+    ].filter((p): p is string => typeof p === 'string');
+    super(
+      `close() could not clean up everything; left behind: ${parts.join('; ') || 'nothing known'}` +
+        (errors.length > 0 ? ` (${errors.map(describeError).join('; ')})` : '') +
+        '. Delete them by hand (the ids are on this error); a container also stops billing when it expires after its idle minutes.',
+      { cause: new AggregateError(errors, 'close() cleanup failures') },
+    );
+    this.containerIds = left.containerIds;
+    this.fileIds = left.fileIds;
+    this.unconfirmedContainers = left.unconfirmedContainers;
+    this.unconfirmedFiles = left.unconfirmedFiles;
+  }
+}
+
 /** The container expired and could not be brought back (or recovery was turned off). */
 export class ContainerExpiredError extends CodeInterpreterError {
   readonly containerId: string;

@@ -23,6 +23,7 @@ export {
   CodeInterpreterError,
   InvalidOptionsError,
   SessionClosedError,
+  SessionCleanupError,
   ContainerExpiredError,
   RetriesExhaustedError,
   DownloadTooLargeError,

@@ -15,6 +15,7 @@ import {
   ContainerExpiredError,
   FileNotFoundError,
   InvalidOptionsError,
+  SessionCleanupError,
   SessionClosedError,
   describeError,
   redact,
@@ -26,7 +27,6 @@ import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
 import { validateSessionOptions, type SessionOptions } from './options.js';
 import { defaultRateLimiter } from './ratelimit/sliding-window.js';
-import { isNotFound } from './retry/error-shape.js';
 import { RETRY_DEFAULTS } from './retry/policy.js';
 import { RequestRunner, emptyStats, type SessionStats as RequestCounters } from './retry/request-runner.js';
 import { RunRecovery } from './runs/run-recovery.js';
@@ -36,6 +36,7 @@ import { createSessionFetch, type SessionFetch } from './transport/session-fetch
 import type { RunEvent } from './runs/events.js';
 import type { RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
+import { InFlightCalls } from './session/in-flight.js';
 import { StateHolder } from './store/state-holder.js';
 import { MemorySessionStore } from './store/memory-store.js';
 import type { SessionState } from './store/types.js';
@@ -126,6 +127,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
   /** This session object's name for the store's keep-alive lease. */
   private readonly leaseHolder = `${process.pid}-${randomUUID()}`;
   private closing: Promise<void> | undefined;
+  private readonly calls = new InFlightCalls();
   private usedAt = Date.now();
 
   constructor(options: SessionOptions) {
@@ -241,33 +243,32 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Creates (or adopts) the container now instead of on first need. */
   start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
-    return this.call('start', opts.signal, () => this.lifecycle.start(opts.signal));
+    return this.call('start', opts.signal, (signal) => this.lifecycle.start(signal));
   }
 
   /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
   upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
-    return this.call('upload', opts.signal, () => this.files.upload(source, opts));
+    return this.call('upload', opts.signal, (signal) => this.files.upload(source, { ...opts, signal }));
   }
 
   /** Tracks an existing Files API file (`file-…`) and puts it in the container. */
   attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
-    return this.call('attachFile', opts.signal, () => {
+    return this.call('attachFile', opts.signal, (signal) => {
       if (typeof fileId !== 'string' || fileId === '') {
         throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
       }
-      return this.files.attachFile(fileId, opts.signal);
+      return this.files.attachFile(fileId, signal);
     });
   }
 
   /** Every file in the container now. */
   listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
-    return this.call('listFiles', opts.signal, () => this.files.list(opts.signal));
+    return this.call('listFiles', opts.signal, (signal) => this.files.list(signal));
   }
 
   /** Runs one turn: the model answers, running code in the container as it sees fit. */
   run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
-    const signal = combineSignals(opts.signal, opts.timeoutMs);
-    return this.call('run', signal, async () => {
+    return this.call('run', combineSignals(opts.signal, opts.timeoutMs), async (signal) => {
       for (const source of opts.files ?? []) await this.files.upload(source, { signal });
       const prepared = await this.files.prepareInput(input, signal);
       let result: RunResult | undefined;
@@ -283,9 +284,10 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
-    const signal = combineSignals(opts.signal, opts.timeoutMs);
+    const caller = combineSignals(opts.signal, opts.timeoutMs);
+    const signal = this.calls.signalFor(caller);
     let started = false;
-    try {
+    const events = async function* (this: CodeInterpreterSession): AsyncGenerator<RunEvent, void, undefined> {
       await this.begin('stream', signal);
       started = true;
       for (const source of opts.files ?? []) await this.files.upload(source, { signal });
@@ -303,29 +305,40 @@ export class CodeInterpreterSession implements AsyncDisposable {
       } finally {
         if (containerId === undefined) await this.files.trackInputFiles(prepared.files, undefined);
       }
+    }.call(this);
+    // Each step counts as a call in flight for close() (not the time the caller spends between events).
+    try {
+      for (;;) {
+        const step = await this.calls.run('stream', caller, () => events.next());
+        if (step.done) return;
+        yield step.value;
+      }
     } catch (error) {
-      throw this.publicError('stream', error, signal, started);
+      throw this.publicError('stream', error, caller, started);
+    } finally {
+      await events.return();
     }
   }
 
+
   /** A generated file, whole, in memory. */
   download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
-    return this.call('download', opts.signal, () => this.downloads.download(ref, opts));
+    return this.call('download', opts.signal, (signal) => this.downloads.download(ref, { ...opts, signal }));
   }
 
   /** A generated file as a web stream (e.g. to pipe into an HTTP response). */
   downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
-    return this.call('downloadStream', opts.signal, async () => (await this.downloads.open(ref, opts.signal)).body);
+    return this.call('downloadStream', opts.signal, async (signal) => (await this.downloads.open(ref, signal)).body);
   }
 
   /** Streams a generated file into `dir` under a safe name; returns the path written. */
   saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
-    return this.call('saveFile', opts.signal, () => this.downloads.save(ref, dir, opts));
+    return this.call('saveFile', opts.signal, (signal) => this.downloads.save(ref, dir, { ...opts, signal }));
   }
 
   /** Saves every file `result` cites (its `files`) into `dir`; returns the paths. */
   saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
-    return this.call('saveAll', opts.signal, () => this.downloads.saveAll(result, dir, opts));
+    return this.call('saveAll', opts.signal, (signal) => this.downloads.saveAll(result, dir, { ...opts, signal }));
   }
 
   /** Refreshes the container's idle clock now (if there is a container). */
@@ -336,8 +349,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
   }
 
   /**
-   * Ends the session: stops timers, deletes the container and the Files API copies it made (unless
-   * told not to). Idempotent; every other method rejects afterwards with `SessionClosedError`.
+   * Ends the session: stops timers, stops every call in flight (they reject with
+   * `SessionClosedError`) and waits for them, finishes creates and uploads already sent, then
+   * deletes the container and the Files API copies the session made (unless told not to). When
+   * it cannot delete everything it rejects with `SessionCleanupError`, which lists what was left.
+   * Idempotent (a second call returns the same outcome); every other method rejects afterwards
+   * with `SessionClosedError`.
    */
   close(opts: CloseOptions = {}): Promise<void> {
     this.closing ??= this.shutdown(opts).catch((error: unknown) => {
@@ -364,14 +381,18 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * Every public method runs here: refused after close(), its result scrubbed of secrets, and any
    * error turned into a `CodeInterpreterError` (see {@link publicError}).
    */
-  private async call<T>(method: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(method: string, caller: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // The call runs with the caller's signal and close()'s (see InFlightCalls): close() stops it and waits for it.
+    const signal = this.calls.signalFor(caller);
     let started = false;
     try {
-      await this.begin(method, signal);
-      started = true;
-      return this.runner.scrubber.value(await fn());
+      return await this.calls.run(method, caller, async () => {
+        await this.begin(method, signal);
+        started = true;
+        return this.runner.scrubber.value(await fn(signal));
+      });
     } catch (error) {
-      throw this.publicError(method, error, signal, started);
+      throw this.publicError(method, error, caller, started);
     }
   }
 
@@ -388,6 +409,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
       this.closing !== undefined &&
       (!(error instanceof CodeInterpreterError) || error instanceof SessionClosedError || error instanceof ContainerExpiredError || error instanceof FileNotFoundError);
     if (closedMeanwhile) {
+      if (error instanceof SessionClosedError && error.method === method) return scrubber.error(error); // already says so
       return scrubber.error(new SessionClosedError(method, { cause: error, inFlight: true }));
     }
     if (error instanceof SessionClosedError && error.method !== method) {
@@ -439,15 +461,19 @@ export class CodeInterpreterSession implements AsyncDisposable {
       const containerId = await this.lifecycle.touch();
       if (containerId) this.events.emit('keepalive', { containerId, idleMs });
     } catch (error) {
-      this.events.emit('error', { operation: 'keepalive', error: toLibraryError(error, { operation: 'keep-alive touch', hint: 'It is tried again next interval.', scrubber: this.runner.scrubber }) as Error });
+      if (!this.closing) this.events.emit('error', { operation: 'keepalive', error: toLibraryError(error, { operation: 'keep-alive touch', hint: 'It is tried again next interval.', scrubber: this.runner.scrubber }) as Error });
       throw error;
     }
   }
 
   private async shutdown(opts: CloseOptions): Promise<void> {
     this.keepAlive?.stop();
-    this.lifecycle.close();
-    await this.lifecycle.settle(); // a creation in flight must finish, or its container would be orphaned
+    this.lifecycle.close(); // no container is made from now on
+    await this.calls.close(); // calls in flight stop (SessionClosedError) and are waited for
+    await this.keepAlive?.idle();
+    // Creates and uploads already sent finish and hand over what they made (kept, then deleted below).
+    await this.lifecycle.settle();
+    await this.runner.drain();
     const deleteContainer = opts.deleteContainer !== false;
     const deleteFiles = opts.deleteFiles !== false;
     const problems: unknown[] = [];
@@ -473,22 +499,25 @@ export class CodeInterpreterSession implements AsyncDisposable {
         await this.state.update({ type: 'replaceContainer', from: shared.containerId, to: undefined }).catch((e: unknown) => problems.push(e));
       }
     }
+    // Containers made by creates whose answer was lost, and deletions that failed: looked for again.
+    const containers = await this.lifecycle.orphans.sweep(deleteContainer ? undefined : (shared?.containerId ?? local.containerId));
     if (deleteFiles) {
       const owned = new Map([...local.files, ...(shared?.files ?? [])].filter((f) => f.owned).map((f) => [f.fileId, f]));
       for (const file of owned.values()) {
-        try {
-          await this.runner.send('files.delete', (client) => client.files.delete(file.fileId));
-          if (!deleteContainer) await this.state.update({ type: 'removeFile', fileId: file.fileId });
-        } catch (error) {
-          if (!isNotFound(error)) problems.push(error);
-        }
+        const error = await this.files.orphans.discard(file.fileId);
+        if (error !== undefined) problems.push(error);
+        else if (!deleteContainer) await this.state.update({ type: 'removeFile', fileId: file.fileId }).catch((e: unknown) => problems.push(e));
       }
     }
-    if (problems.length) {
-      throw new CodeInterpreterError(`close() could not clean up everything: ${problems.map(describeError).join('; ')}`, {
-        cause: new AggregateError(problems),
-      });
-    }
+    const files = await this.files.orphans.sweep();
+    problems.push(...containers.errors, ...files.errors);
+    const left = {
+      containerIds: containers.containerIds,
+      fileIds: files.fileIds,
+      unconfirmedContainers: containers.unconfirmed,
+      unconfirmedFiles: files.unconfirmed,
+    };
+    if (problems.length > 0 || Object.values(left).some((list) => list.length > 0)) throw new SessionCleanupError(left, problems);
   }
 }
 

@@ -49,6 +49,7 @@ export class KeepAlive {
   private sessionUsedAt = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private stopped = false;
+  private touching: Promise<void> | undefined;
 
   constructor(
     private readonly settings: { intervalMs: () => number; idleTimeoutMs: () => number },
@@ -82,6 +83,11 @@ export class KeepAlive {
     this.timer = undefined;
   }
 
+  /** Resolves once no touch is in flight (after {@link stop}, none starts). */
+  async idle(): Promise<void> {
+    while (this.touching) await this.touching;
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
@@ -96,11 +102,12 @@ export class KeepAlive {
     const now = this.now();
     if (now - this.sessionUsedAt > this.settings.idleTimeoutMs()) return; // not in use (or over its idle budget): let it expire
     if (now - this.containerActiveAt < this.settings.intervalMs()) return this.schedule(); // used meanwhile
-    try {
-      await this.touch(now - this.containerActiveAt); // notes container activity, which schedules the next round
-    } catch {
-      // The touch reported its failure (an `error` event); try again next interval.
-      this.noteContainerActivity();
-    }
+    const touching = this.touch(now - this.containerActiveAt).then(
+      () => {}, // the touch noted container activity, which schedules the next round
+      () => this.noteContainerActivity(), // it reported its failure (an `error` event); try again next interval
+    );
+    this.touching = touching;
+    await touching;
+    if (this.touching === touching) this.touching = undefined;
   }
 }

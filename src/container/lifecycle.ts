@@ -4,13 +4,16 @@ import type { CostTracker } from '../cost/tracker.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
-import { isNotFound } from '../retry/error-shape.js';
 import { expirySignal, type CallKind } from './expiry.js';
+import { ContainerOrphans } from './orphans.js';
 import { probeContainer } from './probe.js';
 import { toContainerInfo, toNetworkPolicyParam, toSkillParam, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
 
 /** The API's idle expiry when a container says nothing else. */
 export const DEFAULT_EXPIRES_AFTER_MINUTES = 20;
+
+/** Re-creations one call may cause (a replacement that expires too) before it gives up with `ContainerExpiredError`. */
+export const MAX_RECREATIONS_PER_CALL = 3;
 
 export interface ContainerCallResult<T> {
   value: T;
@@ -34,6 +37,10 @@ export class ContainerLifecycle {
   private readonly filesIn = new Map<string, Set<string>>();
   /** Set by the session's close(): no container may be made after it. */
   private closed = false;
+  /** Containers made by lost creates, and ones that could not be deleted: close() sweeps them. */
+  readonly orphans: ContainerOrphans;
+  /** Containers that replaced an expired one in this process so far (runs compare it to say `recovered`). */
+  replacements = 0;
   /** From the API's container object; drives the keep-alive interval. */
   expiresAfterMinutes: number;
 
@@ -51,6 +58,11 @@ export class ContainerLifecycle {
     },
   ) {
     this.expiresAfterMinutes = deps.options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES;
+    this.orphans = new ContainerOrphans({
+      runner: deps.runner,
+      isKnown: (id) => id === this.info?.id || id === deps.state.current.containerId,
+      onDeleted: (id) => this.ended(id, 'deleted'),
+    });
   }
 
   get containerId(): string | undefined {
@@ -73,11 +85,13 @@ export class ContainerLifecycle {
   }
 
   /** Puts a Files API file into the container (`containers.files.create`); answers the container file's id. */
-  async attach(containerId: string, fileId: string, signal?: AbortSignal): Promise<string> {
+  async attach(containerId: string, fileId: string, signal?: AbortSignal, reconcile?: () => Promise<{ id: string } | undefined>): Promise<string> {
+    // Not aborted once sent (the copy may have been made): a caller that gave up leaves at once and
+    // the copy is noted when the answer comes. `reconcile` finds the copy of an attach whose answer was lost.
     const attached = await this.deps.runner.send(
       'containers.files.create',
       (client, s) => client.containers.files.create(containerId, { file_id: fileId }, s ? { signal: s } : undefined),
-      { signal },
+      { signal, detached: { abandoned: async () => this.noteFile(containerId, fileId) }, ...(reconcile && { reconcile }) },
     );
     this.noteFile(containerId, fileId);
     return attached.id;
@@ -94,29 +108,58 @@ export class ContainerLifecycle {
    */
   close(): void {
     this.closed = true;
+    // Waits that sent nothing yet stop; a create already sent is finished (and then deleted).
+    const reason = new SessionClosedError('close');
+    this.bringingUp?.cancel(reason);
+    this.recovering?.task.cancel(reason);
   }
 
   /** Waits for a creation or re-creation in flight (its outcome is the caller's business, not ours). */
   async settle(): Promise<void> {
-    await this.bringingUp?.promise.catch(() => {});
-    await this.recovering?.task.promise.catch(() => {});
+    while (this.bringingUp || this.recovering) {
+      await this.bringingUp?.promise.catch(() => {});
+      await this.recovering?.task.promise.catch(() => {});
+    }
   }
 
   /** The live container's id, creating or adopting one if needed. */
-  ensure(signal?: AbortSignal): Promise<string> {
-    const current = this.containerId;
-    if (this.recovering) return this.recovering.task.join(signal);
-    if (current && current === this.info?.id) return Promise.resolve(current);
-    if (this.closed) return Promise.reject(new SessionClosedError('run'));
-    // Shared by every caller: one aborting must not fail the others (SharedTask).
-    if (!this.bringingUp) {
-      const task = new SharedTask((shared) => this.bringUp(shared));
-      this.bringingUp = task;
-      void task.promise.finally(() => {
-        if (this.bringingUp === task) this.bringingUp = undefined;
-      }).catch(() => {});
+  async ensure(signal?: AbortSignal): Promise<string> {
+    for (;;) {
+      const recovering = this.recovering?.task;
+      if (recovering) {
+        const id = await this.joinShared(recovering, signal);
+        if (id !== undefined) return id;
+        continue;
+      }
+      const current = this.containerId;
+      if (current && current === this.info?.id) return current;
+      if (this.closed) throw new SessionClosedError('run');
+      // Shared by every caller: one aborting must not fail the others (SharedTask).
+      if (!this.bringingUp) {
+        const task = new SharedTask((shared) => this.bringUp(shared));
+        this.bringingUp = task;
+        void task.promise.finally(() => {
+          if (this.bringingUp === task) this.bringingUp = undefined;
+        }).catch(() => {});
+      }
+      const id = await this.joinShared(this.bringingUp, signal);
+      if (id !== undefined) return id;
     }
-    return this.bringingUp.join(signal);
+  }
+
+  /**
+   * Waits for shared work; undefined when it failed only because everyone else gave up while this
+   * caller still waits (then the caller starts it again).
+   */
+  private async joinShared(task: SharedTask<string>, signal: AbortSignal | undefined): Promise<string | undefined> {
+    try {
+      return await task.join(signal);
+    } catch (error) {
+      if (!task.cancelled || signal?.aborted || this.closed) throw error;
+      if (this.bringingUp === task) this.bringingUp = undefined;
+      if (this.recovering?.task === task) this.recovering = undefined;
+      return undefined;
+    }
   }
 
   /** Like {@link ensure}, with the container's details as last reported by the API. */
@@ -133,18 +176,35 @@ export class ContainerLifecycle {
    * container is re-created (files restored) and `fn` runs once more against the new one.
    */
   async call<T>(kind: CallKind, fn: (containerId: string) => Promise<T>, signal?: AbortSignal): Promise<ContainerCallResult<T>> {
-    const containerId = await this.ensure(signal);
-    try {
-      const value = await fn(containerId);
-      this.deps.onActivity();
-      return { value, containerId, recovered: false };
-    } catch (error) {
-      if (!(await this.isExpiry(error, kind, containerId, signal))) throw error;
-      const next = await this.recover(containerId, describeError(error), signal);
-      const value = await fn(next);
-      this.deps.onActivity();
-      return { value, containerId: next, recovered: true };
+    let containerId = await this.ensure(signal);
+    for (let recoveries = 0; ; recoveries++) {
+      try {
+        const value = await fn(containerId);
+        this.deps.onActivity();
+        return { value, containerId, recovered: recoveries > 0 };
+      } catch (error) {
+        if (!(await this.isExpiry(error, kind, containerId, signal))) throw error;
+        containerId = await this.recoverOnce(containerId, error, recoveries, signal);
+      }
     }
+  }
+
+  /**
+   * Recovery number `recoveries + 1` of one call from the expiry `error` of `containerId`; past
+   * {@link MAX_RECREATIONS_PER_CALL} a `ContainerExpiredError` with the cause instead.
+   */
+  recoverOnce(containerId: string, error: unknown, recoveries: number, signal?: AbortSignal): Promise<string> {
+    if (recoveries >= MAX_RECREATIONS_PER_CALL) {
+      return Promise.reject(
+        new ContainerExpiredError(
+          containerId,
+          `Container ${containerId} expired again after ${recoveries} re-creations in one call (${describeError(error)}). ` +
+            'The service is expiring new containers at once; the session stays usable: try the call again later.',
+          { cause: error },
+        ),
+      );
+    }
+    return this.recover(containerId, describeError(error), signal);
   }
 
   /** Whether `error` from a call on `containerId` means the container is gone. */
@@ -173,27 +233,27 @@ export class ContainerLifecycle {
    * Replaces the dead container `expiredId`. Concurrent callers share one re-creation; a caller
    * that arrives after it finished gets the new container.
    */
-  recover(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
-    if (this.recovering?.from === expiredId) return this.recovering.task.join(signal);
-    if (this.closed) return Promise.reject(new SessionClosedError('run'));
-    const current = this.containerId;
-    if (current && current !== expiredId && current === this.info?.id) return Promise.resolve(current);
-    const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));
-    this.recovering = { from: expiredId, task };
-    void task.promise.finally(() => {
-      if (this.recovering?.task === task) this.recovering = undefined;
-    }).catch(() => {});
-    return task.join(signal);
+  async recover(expiredId: string, reason: string, signal?: AbortSignal): Promise<string> {
+    for (;;) {
+      if (this.recovering?.from === expiredId) {
+        const id = await this.joinShared(this.recovering.task, signal);
+        if (id !== undefined) return id;
+        continue;
+      }
+      if (this.closed) throw new SessionClosedError('run');
+      const current = this.containerId;
+      if (current && current !== expiredId && current === this.info?.id) return current;
+      const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));
+      this.recovering = { from: expiredId, task };
+      void task.promise.finally(() => {
+        if (this.recovering?.task === task) this.recovering = undefined;
+      }).catch(() => {});
+    }
   }
 
-  /** Deletes container `id` at the API; one that is already gone is fine. */
-  async deleteContainer(id: string): Promise<void> {
-    try {
-      await this.deps.runner.send('containers.delete', (client) => client.containers.delete(id));
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    this.ended(id, 'deleted');
+  /** Deletes container `id` at the API; one that is already gone is fine. A failure is remembered for `close()`'s report. */
+  deleteContainer(id: string): Promise<void> {
+    return this.orphans.delete(id); // ends its cost (container.ended)
   }
 
   /** A container of ours died or was deleted: its cost is final (`container.ended`). */
@@ -229,7 +289,9 @@ export class ContainerLifecycle {
     this.filesIn.delete(expiredId);
     if (this.info?.id === expiredId) this.info = undefined;
     try {
-      return await this.establish(expiredId, signal);
+      const id = await this.establish(expiredId, signal);
+      this.replacements++;
+      return id;
     } catch (error) {
       if (signal?.aborted || error instanceof SessionClosedError) throw error; // not a failure of recovery
       throw new ContainerExpiredError(
@@ -266,7 +328,8 @@ export class ContainerLifecycle {
           const { info, made } = await this.obtain(current === undefined, signal);
           let applied: boolean;
           try {
-            applied = await state.update({ type: 'replaceContainer', from: current, to: info.id }, signal);
+            // A container made is recorded even when every caller gave up meanwhile: it is kept for the next call.
+            applied = await state.update({ type: 'replaceContainer', from: current, to: info.id }, made ? undefined : signal);
           } catch (error) {
             // Closed meanwhile, or the store failed: the container must not outlive this call unowned.
             if (made) await this.discard(info.id);
@@ -339,35 +402,18 @@ export class ContainerLifecycle {
       ...(fileIds.length > 0 && { file_ids: fileIds }),
     };
     const startedAt = Math.floor(Date.now() / 1000);
-    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), {
+    // Once sent, a create is not aborted (it may have made the container; the answer would be
+    // lost): an abort only stops the waits before it. A create whose answer was lost is looked for
+    // before making a second one; only names this session generated are unique enough to claim.
+    const created = await runner.send('containers.create', (client) => client.containers.create(body), {
       signal,
-      // A create whose answer was lost may still have made the container: look for it before
-      // making a second one. Only names this session generated are unique enough to claim.
-      reconcile: options.name === undefined ? () => this.findCreated(body.name, startedAt, signal) : undefined,
+      detached: {},
+      reconcile: () => this.orphans.claim(body.name, startedAt, options.name === undefined),
     });
     runner.stats.containersCreated++;
     this.deps.cost?.created(created.id, (created as ApiContainer).memory_limit ?? options.memoryLimit, (created as ApiContainer).expires_after?.minutes ?? options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES);
     for (const fileId of fileIds) this.noteFile(created.id, fileId);
     return toContainerInfo(created as ApiContainer);
-  }
-
-  /**
-   * A running container named `name`, created since `sinceSeconds`, that nobody here owns yet.
-   * Best effort, one attempt: if the look fails, the create is simply sent again.
-   */
-  private async findCreated(name: string, sinceSeconds: number, signal?: AbortSignal): Promise<ApiContainer | undefined> {
-    try {
-      const page = await this.deps.runner.send(
-        'containers.list (after a failed create)',
-        (client, s) => client.containers.list({ name, order: 'desc', limit: 10 }, s ? { signal: s } : undefined),
-        { signal, retry: false },
-      );
-      const known = new Set([this.info?.id, this.deps.state.current.containerId]);
-      return (page.data as ApiContainer[]).find((c) => c.status === 'running' && c.created_at >= sinceSeconds - 5 && !known.has(c.id));
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      return undefined;
-    }
   }
 
   /**

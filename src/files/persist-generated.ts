@@ -5,7 +5,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
 import type { SessionFiles } from './session-files.js';
 import type { SessionFile } from './types.js';
-import { streamingFile } from './upload-source.js';
+import { streamingFile, watchEnd } from './upload-source.js';
 
 /** Generated files up to this size are buffered so their upload can be retried; larger ones stream once. */
 export const BUFFERED_COPY_LIMIT = 16 * 1024 * 1024;
@@ -42,10 +42,17 @@ export async function persistGeneratedFiles(
     }
     const small = opened.size !== undefined && opened.size <= BUFFERED_COPY_LIMIT;
     const buffered = small ? new File([new Uint8Array(await new Response(opened.body).arrayBuffer())], opened.filename) : undefined;
-    const created = await runner.send(
+    let whole = small;
+    const created = await files.createFile(
       'files.create (persist generated file)',
-      (client, s) => client.files.create({ file: buffered ?? streamingFile(client, opened.body, opened.filename), purpose: 'user_data' }, s ? { signal: s } : undefined),
-      { signal, replayable: small },
+      {
+        filename: opened.filename,
+        bytes: opened.size,
+        replayable: small,
+        make: (client) => buffered ?? streamingFile(client, watchEnd(opened.body as AsyncIterable<Uint8Array>, () => (whole = true)), opened.filename),
+        sentWhole: () => whole,
+      },
+      signal,
     );
     runner.stats.uploads++;
     const file: SessionFile = {
@@ -62,3 +69,4 @@ export async function persistGeneratedFiles(
   }
   return copied;
 }
+

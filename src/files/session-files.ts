@@ -1,3 +1,4 @@
+import type { OpenAI, Uploadable } from 'openai';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
 import { FileNotFoundError, SessionClosedError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
@@ -6,6 +7,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import type { RunInput } from '../runs/conversation.js';
 import { prepareInputFiles } from './input-files.js';
+import { FileOrphans } from './orphans.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
 import { prepareUpload, type ProgressListener } from './upload-source.js';
 
@@ -46,6 +48,9 @@ export function toContainerFile(f: ApiContainerFile): ContainerFile {
  * attached: the container is created with all files at once.
  */
 export class SessionFiles {
+  /** Files API copies made but not tracked (lost answers, abandoned uploads): close() sweeps them. */
+  readonly orphans: FileOrphans;
+
   constructor(
     private readonly deps: {
       runner: RequestRunner;
@@ -53,7 +58,29 @@ export class SessionFiles {
       state: StateHolder;
       events: TypedEmitter;
     },
-  ) {}
+  ) {
+    this.orphans = new FileOrphans({ runner: deps.runner, isKnown: (id) => this.tracked.some((f) => f.fileId === id) });
+  }
+
+  /**
+   * Sends one Files API upload. Once the body is sent whole the request is not aborted (it may
+   * have made the file): a caller that gave up gets its abort at once and the file is deleted in
+   * the background. An answer lost on the way is reconciled by name, size and time, never by a
+   * second upload of the same file.
+   */
+  async createFile(
+    operation: string,
+    body: { filename: string; bytes: number | undefined; replayable: boolean; make: (client: OpenAI) => Uploadable; sentWhole: () => boolean },
+    signal: AbortSignal | undefined,
+  ): Promise<{ id: string; bytes: number; filename: string }> {
+    const since = Math.floor(Date.now() / 1000);
+    return this.deps.runner.send(operation, (client, s) => client.files.create({ file: body.make(client), purpose: 'user_data' }, s ? { signal: s } : undefined), {
+      signal,
+      replayable: body.replayable,
+      detached: { abandoned: async (file) => void (await this.orphans.discard(file.id)), abortable: () => !body.sentWhole() },
+      reconcile: () => this.orphans.claim(body.filename, body.bytes, since),
+    });
+  }
 
   get tracked(): readonly SessionFile[] {
     return this.deps.state.current.files;
@@ -76,10 +103,10 @@ export class SessionFiles {
   private async create(source: UploadSource, opts: UploadOptions): Promise<SessionFile> {
     const { runner } = this.deps;
     const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
-    const created = await runner.send(
+    const created = await this.createFile(
       'files.create',
-      (client, signal) => client.files.create({ file: prepared.body(client), purpose: 'user_data' }, signal ? { signal } : undefined),
-      { signal: opts.signal, replayable: prepared.replayable },
+      { filename: prepared.filename, bytes: prepared.bytes, replayable: prepared.replayable, make: (client) => prepared.body(client), sentWhole: () => prepared.sentWhole() },
+      opts.signal,
     );
     runner.stats.uploads++;
     opts.onProgress?.({ bytes: created.bytes, totalBytes: created.bytes });
@@ -155,11 +182,22 @@ export class SessionFiles {
       'container-file',
       async (containerId) => {
         if (lifecycle.holdsFile(containerId, file.fileId)) return; // e.g. a re-created container got it via file_ids
-        file.containerFileId = await lifecycle.attach(containerId, file.fileId, signal);
+        const since = Math.floor(Date.now() / 1000);
+        // An answer lost on the way is looked for in the container before attaching again, so the file is there once.
+        file.containerFileId = await lifecycle.attach(containerId, file.fileId, signal, () => this.findAttached(containerId, file, since));
       },
       signal,
     );
     if (file.containerFileId) await state.update({ type: 'putFile', file }, signal);
+  }
+
+  /** The container's copy of `file` made by an attach whose answer was lost, if any (not abortable: it decides whether to attach again). */
+  private async findAttached(containerId: string, file: SessionFile, since: number): Promise<{ id: string } | undefined> {
+    const known = new Set(this.tracked.map((f) => f.containerFileId));
+    const files = await this.listIn(containerId, undefined).catch(() => []);
+    return files.find(
+      (f) => f.source === 'user' && (f.filename === file.filename || f.filename.endsWith(`-${file.filename}`)) && f.createdAt >= since - 5 && !known.has(f.id),
+    );
   }
 
   /** Adds a file that is already in `containerId` to the manifest, without attaching it again. */
@@ -180,25 +218,23 @@ export class SessionFiles {
 
   /** Every file in the container, all pages. */
   async list(signal?: AbortSignal): Promise<ContainerFile[]> {
-    const { lifecycle, runner } = this.deps;
-    const { value } = await lifecycle.call(
-      'container',
-      async (containerId) => {
-        const files: ContainerFile[] = [];
-        let after: string | undefined;
-        for (;;) {
-          const page = await runner.send(
-            'containers.files.list',
-            (client, s) => client.containers.files.list(containerId, { limit: 100, ...(after && { after }) }, s ? { signal: s } : undefined),
-            { signal },
-          );
-          files.push(...page.data.map((f) => toContainerFile(f as ApiContainerFile)));
-          if (!page.has_more || page.data.length === 0) return files;
-          after = page.data.at(-1)!.id;
-        }
-      },
-      signal,
-    );
+    const { lifecycle } = this.deps;
+    const { value } = await lifecycle.call('container', (containerId) => this.listIn(containerId, signal), signal);
     return value;
+  }
+
+  private async listIn(containerId: string, signal: AbortSignal | undefined): Promise<ContainerFile[]> {
+    const files: ContainerFile[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.runner.send(
+        'containers.files.list',
+        (client, s) => client.containers.files.list(containerId, { limit: 100, ...(after && { after }) }, s ? { signal: s } : undefined),
+        { signal },
+      );
+      files.push(...page.data.map((f) => toContainerFile(f as ApiContainerFile)));
+      if (!page.has_more || page.data.length === 0) return files;
+      after = page.data.at(-1)!.id;
+    }
   }
 }

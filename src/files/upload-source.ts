@@ -16,6 +16,11 @@ export interface PreparedUpload {
   replayable: boolean;
   /** A body for one attempt, built for `client` (whose copy of `openai` must recognise it). */
   body(client: OpenAI): Uploadable;
+  /**
+   * Whether the last body may have reached the server whole (always, for bytes in memory): until
+   * then an abort may cancel the request, since no file can have been made.
+   */
+  sentWhole(): boolean;
 }
 
 type StreamingFileMaker = (data: AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, name: string) => Uploadable;
@@ -44,6 +49,12 @@ function isNodeReadable(value: unknown): value is NodeJS.ReadableStream {
 /** Progress of an upload or download: bytes so far, and the total when known. */
 export type ProgressListener = (progress: { bytes: number; totalBytes: number | undefined }) => void;
 
+/** Passes chunks through, calling `onEnd` once the source is exhausted. */
+export async function* watchEnd(source: AsyncIterable<Uint8Array>, onEnd: () => void): AsyncGenerator<Uint8Array> {
+  yield* source;
+  onEnd();
+}
+
 /** Passes chunks through, reporting the running byte count. */
 async function* counted(source: AsyncIterable<Uint8Array>, total: number | undefined, onProgress: ProgressListener): AsyncGenerator<Uint8Array> {
   let bytes = 0;
@@ -69,29 +80,37 @@ export async function prepareUpload(source: UploadSource, filename?: string, onP
     });
     if (!info.isFile()) throw new InvalidOptionsError('upload()', [{ path: 'source', message: `'${source}' is not a file` }]);
     const name = filename ?? basename(source);
-    const open = () => (onProgress ? counted(createReadStream(source), info.size, onProgress) : createReadStream(source));
-    return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open() as AsyncIterable<Uint8Array>, name) };
+    let whole = false;
+    const open = () => {
+      whole = false;
+      const data = onProgress ? counted(createReadStream(source), info.size, onProgress) : createReadStream(source);
+      return watchEnd(data as AsyncIterable<Uint8Array>, () => (whole = true));
+    };
+    return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open(), name), sentWhole: () => whole };
   }
   if (source instanceof Uint8Array) {
     const name = filename ?? FALLBACK_NAME;
-    return { filename: name, bytes: source.byteLength, replayable: true, body: () => new File([source as Uint8Array<ArrayBuffer>], name) };
+    return { filename: name, bytes: source.byteLength, replayable: true, body: () => new File([source as Uint8Array<ArrayBuffer>], name), sentWhole: () => true };
   }
   if (source instanceof Blob) {
     const name = filename ?? ((source as File).name || FALLBACK_NAME);
-    return { filename: name, bytes: source.size, replayable: true, body: () => new File([source], name, { type: source.type }) };
+    return { filename: name, bytes: source.size, replayable: true, body: () => new File([source], name, { type: source.type }), sentWhole: () => true };
   }
   if (source instanceof ReadableStream || isNodeReadable(source)) {
     const name = filename ?? (isNodeReadable(source) && 'path' in source && typeof source.path === 'string' ? basename(source.path) : FALLBACK_NAME);
     let used = false;
+    let whole = false;
     return {
       filename: name,
       bytes: undefined,
       replayable: false,
+      sentWhole: () => whole,
       body: (client) => {
         if (used) throw new Error('a stream upload can be sent only once');
         used = true;
         const data = source instanceof ReadableStream ? source : (Readable.from(source as AsyncIterable<Uint8Array>) as AsyncIterable<Uint8Array>);
-        return streamingFile(client, onProgress ? counted(data as AsyncIterable<Uint8Array>, undefined, onProgress) : (data as AsyncIterable<Uint8Array>), name);
+        const counting = onProgress ? counted(data as AsyncIterable<Uint8Array>, undefined, onProgress) : (data as AsyncIterable<Uint8Array>);
+        return streamingFile(client, watchEnd(counting, () => (whole = true)), name);
       },
     };
   }

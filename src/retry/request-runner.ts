@@ -1,12 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type OpenAI from 'openai';
 import pRetry from 'p-retry';
-import { sleep } from '../abort.js';
+import { raceSignal, sleep } from '../abort.js';
 import { RetriesExhaustedError, describeError } from '../errors.js';
 import { SecretScrubber } from '../secrets.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
-import { statusOf } from './error-shape.js';
+import { httpErrorOf, isConnectionFailure, isUserAbort, statusOf } from './error-shape.js';
 import { createLimitedFetch, type Fetch, type ThrottledRequest } from '../transport/limited-fetch.js';
 import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
 
@@ -32,6 +32,8 @@ export function emptyStats(): SessionStats {
 interface Sending {
   operation: string;
   runner: RequestRunner;
+  /** Told when the transport hands the request to fetch. */
+  onSending?: () => void;
 }
 const sending = new AsyncLocalStorage<Sending>();
 
@@ -57,6 +59,7 @@ function limitedClient(client: OpenAI, limiter: RateLimiter): LimitedClient {
       limiter,
       fetch: clientFetch(client),
       onThrottled: (request) => sending.getStore()?.runner.throttled(request),
+      onSending: () => sending.getStore()?.onSending?.(),
     });
     // Retries inside the client would bypass the limiter.
     const copy = client.withOptions({ maxRetries: 0, fetch: transport });
@@ -76,6 +79,49 @@ export interface SendOptions<T = unknown> {
    * A value returned is used as the result instead of sending the request again.
    */
   reconcile?: () => Promise<T | undefined>;
+  /**
+   * For a request that makes something on the server (a container, a file): once sent, `signal`
+   * no longer aborts it, since an aborted request may still have taken effect and its answer would
+   * be lost. `signal` still cancels the wait for a limiter slot and the wait between retries, and
+   * `send()` still rejects as soon as it aborts; what the request made then goes to `abandoned`
+   * (keep it or delete it). A last attempt whose answer was lost is reconciled even then.
+   * Every such request is waited for by {@link RequestRunner.drain}.
+   */
+  detached?: {
+    /**
+     * Given what the request made when the caller had stopped waiting. Without it, `send()` waits
+     * for a request in flight even after `signal` aborted, and returns its result.
+     */
+    abandoned?: (value: T) => Promise<void>;
+    /**
+     * While this says true, an abort still cancels the request in flight: e.g. an upload whose
+     * body has not been sent whole cannot have made a file yet.
+     */
+    abortable?: () => boolean;
+  };
+}
+
+/** Whether a failed request may have taken effect on the server anyway (its answer was lost, not the work). */
+export function mayHaveTakenEffect(error: unknown): boolean {
+  if (isUserAbort(error)) return false;
+  if (isConnectionFailure(error)) return !neverConnected(error); // a reset or timeout after sending: unknown
+  const status = httpErrorOf(error)?.status;
+  return status !== undefined && status >= 500;
+}
+
+/** Socket errors that mean no connection was made, so nothing was sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** Whether a connection failure happened before any connection was made (its cause chain says so). */
+function neverConnected(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_CONNECTED.has(code)) return true;
+    if ((e as { message?: unknown }).message === 'bad port') return true; // fetch refuses blocked ports before connecting
+    const inner = (e as { errors?: unknown }).errors; // AggregateError of every address tried
+    if (Array.isArray(inner) && inner.length > 0 && inner.every((x) => neverConnected(x))) return true;
+  }
+  return false;
 }
 
 /**
@@ -100,6 +146,8 @@ export class RequestRunner {
    * `runner.scrubber.add(secret)`; everything that leaves the session is scrubbed with it.
    */
   readonly scrubber: SecretScrubber;
+  /** Detached requests still running (see {@link SendOptions.detached}). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     client: OpenAI,
@@ -118,7 +166,78 @@ export class RequestRunner {
     for (const secret of secrets) this.scrubber.add(secret, { anyLength: true });
   }
 
-  async send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions<T> = {}): Promise<T> {
+  /** Waits until every detached request has finished and handed over what it made. */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions<T> = {}): Promise<T> {
+    const { detached, signal } = options;
+    if (!detached) return this.sendAttached(operation, call, options);
+    // Unsure: the last attempt failed in a way that may have taken effect, and nobody has looked since.
+    let unsure = false;
+    // The attempt's own signal: aborted with the caller's while the attempt has not been handed to
+    // fetch yet (it waits for its rate-limit slot), or while `abortable` says nothing can have been made.
+    const inFlight = new AbortController();
+    let handedOver = false;
+    const onAbort = () => {
+      if (!handedOver || detached.abortable?.()) inFlight.abort(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const work = (async () => {
+      try {
+        return await this.sendAttached(
+          operation,
+          (client) =>
+            Promise.resolve(((handedOver = false), call(client, inFlight.signal))).then(
+              (value) => ((unsure = false), value),
+              (error: unknown) => {
+                unsure = mayHaveTakenEffect(error);
+                throw error;
+              },
+            ),
+          {
+            ...options,
+            reconcile: options.reconcile && (async () => {
+              if (!unsure) return undefined; // the failure was a refusal (429, 400...): nothing was made
+              const found = await options.reconcile!();
+              unsure = false;
+              return found;
+            }),
+            cancelInFlight: false,
+            onSending: () => (handedOver = true),
+          },
+        );
+      } catch (error) {
+        if (unsure && options.reconcile) {
+          const found = await options.reconcile();
+          if (found !== undefined) return found;
+        }
+        throw error;
+      }
+    })();
+    const { abandoned } = detached;
+    const tracked = work
+      .then(
+        async (value) => {
+          if (signal?.aborted) await abandoned?.(value);
+        },
+        () => {},
+      )
+      .catch(() => {}) // `abandoned` reports its own failures
+      .finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        this.background.delete(tracked);
+      });
+    this.background.add(tracked);
+    return abandoned ? raceSignal(work, signal) : work;
+  }
+
+  private async sendAttached<T>(
+    operation: string,
+    call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>,
+    options: SendOptions<T> & { cancelInFlight?: false; onSending?: () => void },
+  ): Promise<T> {
     const { signal } = options;
     const retries = this.retry && options.replayable !== false && options.retry !== false ? this.retry.retries : 0;
     let attempts = 0;
@@ -127,7 +246,9 @@ export class RequestRunner {
       if (!this.onWire) await this.acquire(operation, signal);
       this.stats.requests++;
       try {
-        return await sending.run({ operation, runner: this }, () => call(this.client, signal));
+        const onSending = options.onSending;
+        if (!this.onWire) onSending?.(); // the slot was taken above
+        return await sending.run({ operation, runner: this, ...(onSending && { onSending }) }, () => call(this.client, signal));
       } catch (error) {
         throw this.scrubber.error(error);
       }
@@ -153,7 +274,9 @@ export class RequestRunner {
           // Delays are ours (server wait or backoff), slept in onFailedAttempt: p-retry's own timer stays at 0.
           minTimeout: 0,
           factor: 1,
-          signal,
+          // p-retry's signal rejects at once, dropping the answer of an attempt in flight; a
+          // detached request is only cancelled between attempts (the sleep below).
+          ...(options.cancelInFlight !== false && { signal }),
           shouldRetry: ({ error }) => isRetryable(error),
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
             if (retriesLeft === 0 || !isRetryable(error) || !this.retry) return;

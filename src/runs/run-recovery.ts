@@ -21,12 +21,15 @@ export class RunFailedError extends CodeInterpreterError {}
  * files restored: `recreated`), or the history named a dead container (`staleHistory`: a chain or
  * items must be rewritten; the current container is re-created too when it is the dead one).
  * Undefined when the failure is neither. Shared by `run()`/`stream()` and `session.fetch`.
+ * `recoveries`: re-creations this call already caused; past `MAX_RECREATIONS_PER_CALL` the
+ * result is a `ContainerExpiredError` with the cause instead of another re-creation.
  */
 export async function recoverResponseFailure(
   lifecycle: ContainerLifecycle,
   error: unknown,
   containerId: string,
   signal: AbortSignal | undefined,
+  recoveries = 0,
 ): Promise<{ recreated: boolean; staleHistory: boolean } | undefined> {
   const verdict = expirySignal(error, 'response', containerId);
   if (verdict === 'stale-chain') {
@@ -35,12 +38,14 @@ export async function recoverResponseFailure(
   } else if (!(await lifecycle.isExpiry(error, 'response', containerId, signal))) {
     return undefined; // not ours to recover
   }
-  await lifecycle.recover(containerId, describeError(error), signal);
+  await lifecycle.recoverOnce(containerId, error, recoveries, signal);
   return { recreated: true, staleHistory: verdict === 'stale-chain' };
 }
 
 interface Attempt {
   containerId: string;
+  /** The lifecycle's replacement count when this attempt got its container. */
+  replacements: number;
   body: OpenAI.Responses.ResponseCreateParamsNonStreaming;
 }
 
@@ -63,8 +68,23 @@ export class RunRecovery {
     },
   ) {}
 
+  /** Replacements already reported by a result (`recovered: true`): a later one is news for the next run. */
+  private reportedReplacements = 0;
+
+  /**
+   * Whether a run that got its container at replacement count `replacements` must say
+   * `recovered`: it recovered itself, or the container was replaced since the last result said so
+   * (by a keep-alive touch, an upload or listing that recovered, another call).
+   */
+  private recoveredFor(replacements: number, own: boolean): boolean {
+    const recovered = own || replacements > this.reportedReplacements;
+    this.reportedReplacements = Math.max(this.reportedReplacements, replacements);
+    return recovered;
+  }
+
   private async prepare(input: RunInput, opts: RunOptions, attempt: number, signal: AbortSignal | undefined): Promise<Attempt> {
     const containerId = await this.deps.lifecycle.ensure(signal);
+    const replacements = this.deps.lifecycle.replacements;
     const turn = this.deps.conversation.prepare(input, containerId, opts.newConversation ?? false);
     const body = buildRunRequest({
       model: this.deps.model,
@@ -74,7 +94,7 @@ export class RunRecovery {
       previousResponseId: turn.previousResponseId,
       opts,
     });
-    return { containerId, body };
+    return { containerId, replacements, body };
   }
 
   /**
@@ -92,26 +112,24 @@ export class RunRecovery {
   }
 
   /**
-   * After a failed attempt: recovers when it was the first and the failure is an expiry or a dead
-   * chain, returning whether a new container was made; rethrows anything else (one recovery per call).
+   * After a failed attempt: recovers when the failure is an expiry or a dead chain, returning
+   * whether a new container was made; rethrows anything else. Dead history is rewritten once per
+   * call; the container is re-created at most `MAX_RECREATIONS_PER_CALL` times per call (a
+   * replacement may expire too), then `ContainerExpiredError` with the cause.
    */
-  private async recoverOrThrow(error: unknown, attempt: number, containerId: string, signal: AbortSignal | undefined): Promise<boolean> {
-    if (attempt > 0) throw error;
-    const outcome = await this.recover(error, containerId, signal);
+  private async recoverOrThrow(error: unknown, tally: { history: number; recreations: number }, containerId: string, signal: AbortSignal | undefined): Promise<boolean> {
+    if (expirySignal(error, 'response', containerId) === 'stale-chain' && tally.history++ > 0) throw error;
+    const outcome = await recoverResponseFailure(this.deps.lifecycle, error, containerId, signal, tally.recreations);
     if (outcome === undefined) throw error;
-    return outcome;
+    if (outcome.staleHistory) await this.deps.conversation.markChainDead(containerId, signal);
+    if (outcome.recreated) tally.recreations++;
+    return outcome.recreated;
   }
 
-  /** Recovers from an expiry or a dead chain: true when a new container was made, undefined when it is neither. */
-  private async recover(error: unknown, containerId: string, signal: AbortSignal | undefined): Promise<boolean | undefined> {
-    const outcome = await recoverResponseFailure(this.deps.lifecycle, error, containerId, signal);
-    if (outcome?.staleHistory) await this.deps.conversation.markChainDead(containerId, signal);
-    return outcome?.recreated;
-  }
-
-  private async finish(input: RunInput, body: Attempt['body'], raw: unknown, containerId: string, recovered: boolean, newConversation: boolean, signal: AbortSignal | undefined): Promise<RunResult> {
+  private async finish(input: RunInput, raw: unknown, attempt: Attempt, own: boolean, newConversation: boolean, signal: AbortSignal | undefined): Promise<RunResult> {
+    const { body, containerId } = attempt;
     this.deps.ledger.noteResponse(raw, body.input, containerId);
-    const result = parseRunResult(raw, { containerId, recovered });
+    const result = parseRunResult(raw, { containerId, recovered: this.recoveredFor(attempt.replacements, own) });
     await this.deps.conversation.record(input, result, newConversation, signal);
     return result;
   }
@@ -119,14 +137,16 @@ export class RunRecovery {
   async run(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): Promise<RunResult> {
     await this.deps.state.reload(signal); // the conversation may have moved on in another process
     let recovered = false;
-    for (let attempt = 0; ; attempt++) {
-      const { containerId, body } = await this.prepare(input, opts, attempt, signal);
+    const tally = { history: 0, recreations: 0 };
+    for (let n = 0; ; n++) {
+      const attempt = await this.prepare(input, opts, n, signal);
+      const { containerId, body } = attempt;
       try {
         const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal });
         this.deps.lifecycle.noteActivity();
-        return await this.finish(input, body, raw, containerId, recovered, opts.newConversation ?? false, signal);
+        return await this.finish(input, raw, attempt, recovered, opts.newConversation ?? false, signal);
       } catch (error) {
-        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
+        recovered = (await this.recoverOrThrow(error, tally, containerId, signal)) || recovered;
       }
     }
   }
@@ -134,8 +154,10 @@ export class RunRecovery {
   async *stream(input: RunInput, opts: RunOptions, signal: AbortSignal | undefined): AsyncGenerator<RunEvent, void, undefined> {
     await this.deps.state.reload(signal);
     let recovered = false;
-    for (let attempt = 0; ; attempt++) {
-      const { containerId, body } = await this.prepare(input, opts, attempt, signal);
+    const tally = { history: 0, recreations: 0 };
+    for (let n = 0; ; n++) {
+      const attempt = await this.prepare(input, opts, n, signal);
+      const { containerId, body } = attempt;
       let yielded = false;
       let stream: Awaited<ReturnType<OpenAI['responses']['create']>> & AsyncIterable<{ type: string }>;
       try {
@@ -145,14 +167,14 @@ export class RunRecovery {
           { signal },
         )) as typeof stream;
       } catch (error) {
-        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
+        recovered = (await this.recoverOrThrow(error, tally, containerId, signal)) || recovered;
         continue;
       }
       this.deps.lifecycle.noteActivity();
       try {
         for await (const event of stream) {
           if (event.type === 'response.completed' || event.type === 'response.incomplete') {
-            const result = await this.finish(input, body, (event as unknown as { response: unknown }).response, containerId, recovered, opts.newConversation ?? false, signal);
+            const result = await this.finish(input, (event as unknown as { response: unknown }).response, attempt, recovered, opts.newConversation ?? false, signal);
             yield { type: 'result', result };
             return;
           }
@@ -178,7 +200,7 @@ export class RunRecovery {
           throw new StreamInterruptedError(`The response stream broke after output was yielded (${describeError(error)}); run the input again.`, { cause: error });
         }
         if (error instanceof CodeInterpreterError || yielded) throw error;
-        recovered = (await this.recoverOrThrow(error, attempt, containerId, signal)) || recovered;
+        recovered = (await this.recoverOrThrow(error, tally, containerId, signal)) || recovered;
       } finally {
         // Breaking out of the caller's loop lands here too: stop the HTTP stream.
         (stream as unknown as { controller?: AbortController }).controller?.abort();

@@ -23,6 +23,11 @@ export interface LimitedFetchOptions {
   fetch?: Fetch;
   /** Told about each request that was held back for a slot, when it gets one (before it is sent). */
   onThrottled?: (request: ThrottledRequest) => void;
+  /**
+   * Told when a request has its slot and is handed to `fetch` (from then on it may reach the
+   * server). A request that creates something uses it to stop honouring aborts from that point.
+   */
+  onSending?: () => void;
 }
 
 /** A slot for a limiter without `reserve()`: stamped when granted, nothing to do afterwards. */
@@ -56,6 +61,7 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       slot.release();
       throw signal.reason;
     }
+    options.onSending?.();
     const { watch, result } = watchWire(url, () => slot.sent(), async () => fetch(input, init));
     try {
       const response = await result;

@@ -1,0 +1,106 @@
+import { isNotFound } from '../retry/error-shape.js';
+import type { RequestRunner } from '../retry/request-runner.js';
+
+/** How far the server's `created_at` (whole seconds) may lag the client's clock. */
+const CLOCK_SLACK_SECONDS = 5;
+
+/** An upload whose answer was lost and that no look-up could settle: a Files API file may exist. */
+export interface UnconfirmedFile {
+  name: string;
+  /** Unix seconds. */
+  createdAfter: number;
+  candidateIds: string[];
+}
+
+interface ApiFile {
+  id: string;
+  filename: string;
+  bytes: number;
+  created_at: number;
+}
+
+/**
+ * Files API copies the session made but is not tracking: uploads whose answer was lost (claimed
+ * by name, size and time), uploads the caller abandoned (deleted), deletions that failed.
+ * `close()` sweeps them and reports what is left.
+ */
+export class FileOrphans {
+  /** Files this session made and failed to delete. */
+  readonly undeleted = new Set<string>();
+  private readonly unconfirmed: Array<{ name: string; bytes: number | undefined; since: number }> = [];
+  private readonly claimed = new Set<string>();
+
+  constructor(
+    private readonly deps: {
+      runner: RequestRunner;
+      /** Whether the session tracks Files API file `id`. */
+      isKnown: (id: string) => boolean;
+    },
+  ) {}
+
+  /**
+   * After an upload whose answer was lost: the file it made, if the Files API has one named
+   * `name` of `bytes` bytes made since `since` (unix seconds) that the session does not track
+   * (the oldest such). The look-up is retried like any request; if it still fails, the upload is
+   * remembered for `close()`.
+   */
+  async claim(name: string, bytes: number | undefined, since: number): Promise<ApiFile | undefined> {
+    let found: ApiFile[];
+    try {
+      found = await this.lookUp(name, bytes, since);
+    } catch {
+      this.unconfirmed.push({ name, bytes, since });
+      return undefined;
+    }
+    const mine = found.at(-1);
+    if (mine) this.claimed.add(mine.id);
+    return mine;
+  }
+
+  /** Deletes a Files API file the session made and no longer needs; a failure is remembered for the report. */
+  async discard(id: string): Promise<unknown> {
+    try {
+      await this.deps.runner.send('files.delete', (client) => client.files.delete(id));
+    } catch (error) {
+      if (!isNotFound(error)) {
+        this.undeleted.add(id);
+        return error;
+      }
+    }
+    this.undeleted.delete(id);
+    return undefined;
+  }
+
+  /** At close: looks for unconfirmed uploads again (deleting what it finds), retries failed deletions; returns what is left. */
+  async sweep(): Promise<{ fileIds: string[]; unconfirmed: UnconfirmedFile[]; errors: unknown[] }> {
+    const errors: unknown[] = [];
+    const left: UnconfirmedFile[] = [];
+    for (const entry of this.unconfirmed.splice(0)) {
+      try {
+        for (const file of await this.lookUp(entry.name, entry.bytes, entry.since)) this.undeleted.add(file.id);
+      } catch (error) {
+        errors.push(error);
+        left.push({ name: entry.name, createdAfter: entry.since, candidateIds: [] });
+        this.unconfirmed.push(entry);
+      }
+    }
+    for (const id of [...this.undeleted]) {
+      const error = await this.discard(id);
+      if (error !== undefined) errors.push(error);
+    }
+    return { fileIds: [...this.undeleted], unconfirmed: left, errors };
+  }
+
+  /** Matching files, newest first. */
+  private async lookUp(name: string, bytes: number | undefined, since: number): Promise<ApiFile[]> {
+    const page = await this.deps.runner.send('files.list (after a lost upload)', (client) => client.files.list({ purpose: 'user_data', order: 'desc', limit: 100 }));
+    return (page.data as ApiFile[]).filter(
+      (f) =>
+        f.filename === name &&
+        (bytes === undefined || f.bytes === bytes) &&
+        f.created_at >= since - CLOCK_SLACK_SECONDS &&
+        !this.deps.isKnown(f.id) &&
+        !this.claimed.has(f.id),
+    );
+  }
+}

@@ -220,7 +220,7 @@ describe('close() while calls are in flight', () => {
     expect(await outcome).toBeInstanceOf(SessionClosedError);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(sim.requests.length).toBe(sentAtClose);
-    expect(await store.load(session.id)).toBeUndefined();
+    expect(await store.load(session.id)).toEqual({ closed: true, files: [], conversation: { transcript: [] } }); // the tombstone, nothing written over it
     expect(liveFiles(sim)).toEqual([]);
     expect(running(sim)).toEqual([]);
   });
@@ -238,7 +238,7 @@ describe('close() while calls are in flight', () => {
     hold.release();
     await expect(run).rejects.toBeInstanceOf(SessionClosedError);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await store.load(session.id)).toBeUndefined();
+    expect(await store.load(session.id)).toEqual({ closed: true, files: [], conversation: { transcript: [] } }); // the tombstone, nothing written over it
     expect(sim.requests.length).toBe(sentAtClose);
     expect(running(sim)).toEqual([]);
   });

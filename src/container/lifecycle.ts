@@ -405,7 +405,7 @@ export class ContainerLifecycle {
     // Once sent, a create is not aborted (it may have made the container; the answer would be
     // lost): an abort only stops the waits before it. A create whose answer was lost is looked for
     // before making a second one; only names this session generated are unique enough to claim.
-    const created = await runner.send('containers.create', (client) => client.containers.create(body), {
+    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), {
       signal,
       detached: {},
       reconcile: () => this.orphans.claim(body.name, startedAt, options.name === undefined),

@@ -167,7 +167,7 @@ describeRedis('one session shared by several processes (real processes, real Red
       console.log(`Redis stopped: run settled in ${outcome.runMs.toFixed(0)} ms (${outcome.runError?.name}), close() in ${outcome.closeMs.toFixed(0)} ms`);
       expect(outcome.runError?.name).toBe('TimeoutError');
       expect(outcome.runMs).toBeLessThan(1500);
-      expect(outcome.closeError?.name).toBe('CodeInterpreterError');
+      expect(outcome.closeError?.name).toBe('SessionCleanupError'); // a CodeInterpreterError listing what was left (here: nothing known, the store failed)
       expect(outcome.closeError?.message).toMatch(/RedisSessionStore: delete failed: .*redisTimeoutMs/);
       expect(outcome.closeMs).toBeLessThan(2000 + 1000);
       expect(await sim.command({ op: 'status', containerId })).toBe('deleted');

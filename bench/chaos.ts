@@ -145,6 +145,8 @@ await server.command({ op: 'clearFaults' });
 await Promise.all(sessions.map((s) => s.close()));
 const requests = await sim.requests();
 const orphanedContainers = (await server.command({ op: 'running' })) as number;
+// Files API files the sessions made that close() did not delete (the run attaches none of its own).
+const orphanedFiles = ((await server.command({ op: 'files' })) as Array<{ deleted: boolean }>).filter((f) => !f.deleted).length;
 await server.stop();
 
 const admitted = requests.filter((r) => r.rejectedBy !== 'rate-limit');
@@ -161,6 +163,7 @@ const summary = {
   maxWindowRatio: Number((maxInAnyWindow(admitted.map((r) => r.time), ORG_LIMIT.intervalMs) / ORG_LIMIT.limit).toFixed(3)),
   orgLimitRejections: orgRejections,
   orphanedContainers,
+  orphanedFiles,
   expiries,
   expiriesNoticed: noticed.size,
   faultsInjected: injected,
@@ -177,6 +180,7 @@ const ok =
   failed === 0 &&
   lostFiles === 0 &&
   orphanedContainers === 0 &&
+  orphanedFiles === 0 &&
   summary.maxRecreationsOfOneContainer <= 1 &&
   summary.maxWindowRatio <= 1 &&
   orgRejections === 0 &&

@@ -1,6 +1,7 @@
-import { toFile } from 'openai';
+import { AzureOpenAI, toFile } from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CodeInterpreterSession, createRateLimiter } from '../src/index.js';
+import { createSimulator } from '../src/testing/index.js';
 import { checkConformance } from './helpers/openapi.js';
 import { SALES_CSV, transports, type Harness } from './helpers/sim.js';
 
@@ -135,5 +136,30 @@ describe.each(transports)('conformance to the OpenAPI document over %s', (_name,
     expect(problems).toEqual([]);
     for (const operation of EXPECTED) expect(checked, operation).toContain(operation);
     expect(h.sim.requests.filter((r) => r.events).length).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+});
+
+describe('conformance in Azure mode', () => {
+  it('what AzureOpenAI is answered validates against the document, the refused retrieve included', async () => {
+    const sim = createSimulator({ azure: true });
+    const server = await sim.listen();
+    try {
+      const client = new AzureOpenAI({ endpoint: server.endpoint, apiVersion: '2025-04-01-preview', apiKey: 'azure-key', maxRetries: 0 });
+      const file = await client.files.create({ file: await toFile(Buffer.from(SALES_CSV), 'sales.csv'), purpose: 'user_data' });
+      const c = await client.containers.create({ name: 'azure', file_ids: [file.id] });
+      await client.containers.retrieve(c.id).catch(() => undefined);
+      await client.containers.create({ name: 'n'.repeat(65) }).catch(() => undefined);
+      await client.containers.files.list(c.id);
+      const r = await client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools: [{ type: 'code_interpreter', container: c.id }] });
+      await client.responses.retrieve(r.id);
+      await client.containers.delete(c.id);
+      const { problems, checked } = checkConformance(sim.requests);
+      expect(problems).toEqual([]);
+      for (const operation of ['GET /containers/{container_id} 400', 'POST /containers 400', 'POST /responses 200', 'GET /containers/{container_id}/files 200']) {
+        expect(checked, operation).toContain(operation);
+      }
+    } finally {
+      await server.close();
+    }
   }, 60_000);
 });

@@ -10,6 +10,8 @@ export interface ListenOptions {
 export interface RunningServer {
   /** Base URL to give the OpenAI client, ending in `/v1`. */
   url: string;
+  /** The server's origin, `http://127.0.0.1:<port>`: the `endpoint` for `new AzureOpenAI(...)` in Azure mode. */
+  endpoint: string;
   port: number;
   /** Stops accepting connections and drops open ones. */
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export async function serveOnLoopback(handle: (request: Request) => Promise<Resp
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
+    endpoint: `http://127.0.0.1:${port}`,
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {

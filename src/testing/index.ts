@@ -14,6 +14,7 @@
  * @module
  */
 import { http, type HttpHandler } from 'msw';
+import { DEFAULT_AZURE_ENDPOINT } from './azure.js';
 import { Simulator, type SimulatorOptions } from './simulator.js';
 
 export { defaultRespond } from './default-respond.js';
@@ -21,6 +22,7 @@ export { bytesContent, generatedContent } from './content.js';
 export { Simulator, matchesPath, type SimulatorOptions, type StoredResponse } from './simulator.js';
 export type { BuiltResponse, OutputItem, CodeCallItem, MessageItem, Annotation } from './response-builder.js';
 export type { ListenOptions, RunningServer } from './http-server.js';
+export { AZURE_RETRIEVE_REFUSAL, DEFAULT_AZURE_ENDPOINT, type AzureSimulatorOptions } from './azure.js';
 export type * from './types.js';
 
 /** A {@link Simulator} (which serves HTTP itself with `listen()`) with its msw handlers. */
@@ -32,7 +34,9 @@ export interface SimulatorKit extends Simulator {
 /** Creates a simulator. See {@link SimulatorOptions} for the knobs. */
 export function createSimulator(options: SimulatorOptions = {}): SimulatorKit {
   const sim = new Simulator(options) as SimulatorKit;
-  const base = (options.baseUrl ?? 'https://api.openai.com/v1').replace(/\/+$/, '');
+  const azure = options.azure === true ? {} : options.azure || undefined;
+  const defaultBase = azure ? `${(azure.endpoint ?? DEFAULT_AZURE_ENDPOINT).replace(/\/+$/, '')}/openai` : 'https://api.openai.com/v1';
+  const base = (options.baseUrl ?? defaultBase).replace(/\/+$/, '');
   const handlers = [
     http.all(
       ({ request }) => request.url === base || request.url.startsWith(`${base}/`) || request.url.startsWith(`${base}?`),

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorResponse } from './api-error.js';
+import { azureGate, azureOverride, type AzureSimulatorOptions } from './azure.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { bytesContent } from './content.js';
 import { applyRateLimit, takeFault } from './faults.js';
@@ -18,6 +19,12 @@ export { matchesPath, type SimulatorOptions, type StoredResponse };
 /** Every operation the simulator serves, by resource. */
 export const ROUTES: readonly Route[] = [...containerRoutes, ...containerFileRoutes, ...fileRoutes, ...responseRoutes];
 
+/** The API path of an api.openai.com-shaped URL, without the `/v1` prefix. */
+function apiPath(url: URL): string {
+  const at = url.pathname.indexOf('/v1/');
+  return at === -1 ? url.pathname.replace(/\/v1$/, '/') : url.pathname.slice(at + 3);
+}
+
 /**
  * A stateful, offline stand-in for the parts of the OpenAI API that Code Interpreter uses. One
  * `handle(Request) => Response` function serves both the msw handlers and the loopback server.
@@ -33,10 +40,12 @@ export class Simulator {
   readonly requests: SimRequestRecord[];
 
   readonly #state: SimState;
+  readonly #azure: AzureSimulatorOptions | undefined;
 
   constructor(options: SimulatorOptions = {}) {
     this.options = options;
     this.#state = new SimState(options);
+    this.#azure = options.azure === true ? {} : options.azure || undefined;
     this.containers = this.#state.containers;
     this.files = this.#state.files;
     this.responses = this.#state.responses;
@@ -93,17 +102,18 @@ export class Simulator {
   /** The simulator itself: a fetch-style handler. */
   readonly handle = async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
-    const at = url.pathname.indexOf('/v1/');
-    const path = at === -1 ? url.pathname.replace(/\/v1$/, '/') : url.pathname.slice(at + 3);
+    const gate = this.#azure ? azureGate(this.#azure, url, request.headers) : { path: apiPath(url) };
+    const path = gate instanceof Response ? url.pathname : gate.path;
     const query = Object.fromEntries(url.searchParams);
     const headers = Object.fromEntries(request.headers);
     if (headers.authorization) headers.authorization = 'Bearer [redacted]';
+    if (headers['api-key']) headers['api-key'] = '[redacted]';
     const record: SimRequestRecord = { method: request.method, path, query, time: this.now(), headers };
     this.requests.push(record);
 
     let response: Response;
     try {
-      response = await this.#dispatch(request, record, query);
+      response = gate instanceof Response ? gate : await this.#dispatch(request, record, query);
     } catch (error) {
       response = errorResponse(500, `simulator: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -149,7 +159,10 @@ export class Simulator {
 
   #route(ctx: RouteContext): Response | Promise<Response> {
     const { request, record } = ctx;
-    if (!request.headers.get('authorization')) {
+    if (this.#azure) {
+      const azure = azureOverride(this.#azure, request.method, record.path, ctx.json);
+      if (azure) return azure;
+    } else if (!request.headers.get('authorization')) {
       return errorResponse(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
     }
     const found = matchRoute(ROUTES, request.method, record.path);

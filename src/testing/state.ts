@@ -3,6 +3,7 @@
  * clock, with the few operations every resource needs (expiry, creating containers and their
  * files). Route modules read and change it; nothing else holds state.
  */
+import type { AzureSimulatorOptions } from './azure.js';
 import { defaultRespond } from './default-respond.js';
 import { newId } from './ids.js';
 import type { BuiltResponse } from './response-builder.js';
@@ -17,7 +18,7 @@ export interface SimulatorOptions {
   now?: () => number;
   /** An organisation rate limit over every request (sliding window), answered with 429 and `Retry-After`. @default none */
   rateLimit?: { limit: number; intervalMs: number };
-  /** Base URL the msw handlers intercept. @default 'https://api.openai.com/v1' */
+  /** Base URL the msw handlers intercept. @default 'https://api.openai.com/v1'; in Azure mode `{endpoint}/openai` */
   baseUrl?: string;
   /** Delay between streamed events, to test cancellation mid-stream. @default 0 */
   streamDelayMs?: number;
@@ -40,6 +41,14 @@ export interface SimulatorOptions {
    * `Content-Length`, or while reading) and never collected. @default 536_870_912 (512 MiB, the Files API's per-file limit)
    */
   maxBodyBytes?: number;
+  /**
+   * Serve Azure OpenAI's shape instead of api.openai.com's, for `new AzureOpenAI(...)` from
+   * `openai`: paths under `{endpoint}/openai/`, `api-version` on every request (not on the v1
+   * surface, `{endpoint}/openai/v1/`), the key in `api-key` (or an Entra ID bearer token),
+   * `containers.retrieve` refused, ids and names of at most 64 characters, and an opt-in persistent
+   * 500 on container file content. `true` for the defaults. @default false
+   */
+  azure?: boolean | AzureSimulatorOptions;
   /** How many `GET /responses/{id}` polls a `background: true` response stays unfinished (`queued`, then `in_progress`). @default 2 */
   backgroundPolls?: number;
 }

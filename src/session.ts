@@ -25,6 +25,20 @@ import { TypedEmitter, type SessionEventName, type SessionListener } from './eve
 import { persistGeneratedFiles } from './files/persist-generated.js';
 import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
+import {
+  DownloadOptionsSchema,
+  RunOptionsSchema,
+  SaveAllOptionsSchema,
+  SaveOptionsSchema,
+  SignalOptionsSchema,
+  UploadOptionsSchema,
+  validateCallOptions,
+  validateDir,
+  validateFileRef,
+  validateRunInput,
+  validateSaveAllResult,
+  validateUploadSource,
+} from './call-options.js';
 import { validateSessionOptions, type SessionOptions } from './options.js';
 import { defaultRateLimiter } from './ratelimit/sliding-window.js';
 import { RETRY_DEFAULTS } from './retry/policy.js';
@@ -243,17 +257,24 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Creates (or adopts) the container now instead of on first need. */
   start(opts: { signal?: AbortSignal } = {}): Promise<ContainerInfo> {
-    return this.call('start', opts.signal, (signal) => this.lifecycle.start(signal));
+    return this.call('start', () => validateCallOptions('start', SignalOptionsSchema, opts).signal, (signal) => this.lifecycle.start(signal));
   }
 
   /** Uploads a file once to the Files API and puts it in the container; it comes back after expiry. */
   upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
-    return this.call('upload', opts.signal, (signal) => this.files.upload(source, { ...opts, signal }));
+    return this.call(
+      'upload',
+      () => {
+        validateUploadSource(source);
+        return validateCallOptions('upload', UploadOptionsSchema, opts).signal;
+      },
+      (signal) => this.files.upload(source, { ...opts, signal }),
+    );
   }
 
   /** Tracks an existing Files API file (`file-…`) and puts it in the container. */
   attachFile(fileId: string, opts: { signal?: AbortSignal } = {}): Promise<SessionFile> {
-    return this.call('attachFile', opts.signal, (signal) => {
+    return this.call('attachFile', () => validateCallOptions('attachFile', SignalOptionsSchema, opts).signal, (signal) => {
       if (typeof fileId !== 'string' || fileId === '') {
         throw new InvalidOptionsError('attachFile()', [{ path: 'fileId', message: 'expected a Files API id such as "file-abc123"' }]);
       }
@@ -263,12 +284,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Every file in the container now. */
   listFiles(opts: { signal?: AbortSignal } = {}): Promise<ContainerFile[]> {
-    return this.call('listFiles', opts.signal, (signal) => this.files.list(signal));
+    return this.call('listFiles', () => validateCallOptions('listFiles', SignalOptionsSchema, opts).signal, (signal) => this.files.list(signal));
   }
 
   /** Runs one turn: the model answers, running code in the container as it sees fit. */
   run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
-    return this.call('run', combineSignals(opts.signal, opts.timeoutMs), async (signal) => {
+    return this.call('run', () => this.runSignal('run', input, opts), async (signal) => {
       for (const source of opts.files ?? []) await this.files.upload(source, { signal });
       const prepared = await this.files.prepareInput(input, signal);
       let result: RunResult | undefined;
@@ -284,7 +305,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
-    const caller = combineSignals(opts.signal, opts.timeoutMs);
+    let caller: AbortSignal | undefined;
+    try {
+      caller = this.runSignal('stream', input, opts); // bad input is refused before anything is sent
+    } catch (error) {
+      throw this.publicError('stream', error, undefined, false);
+    }
     const signal = this.calls.signalFor(caller);
     let started = false;
     const events = async function* (this: CodeInterpreterSession): AsyncGenerator<RunEvent, void, undefined> {
@@ -323,27 +349,57 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** A generated file, whole, in memory. */
   download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
-    return this.call('download', opts.signal, (signal) => this.downloads.download(ref, { ...opts, signal }));
+    return this.call(
+      'download',
+      () => {
+        validateFileRef('download', ref);
+        return validateCallOptions('download', DownloadOptionsSchema, opts).signal;
+      },
+      (signal) => this.downloads.download(ref, { ...opts, signal }),
+    );
   }
 
   /** A generated file as a web stream (e.g. to pipe into an HTTP response). */
   downloadStream(ref: FileRef, opts: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
-    return this.call('downloadStream', opts.signal, async (signal) => (await this.downloads.open(ref, signal)).body);
+    return this.call(
+      'downloadStream',
+      () => {
+        validateFileRef('downloadStream', ref);
+        return validateCallOptions('downloadStream', SignalOptionsSchema, opts).signal;
+      },
+      async (signal) => (await this.downloads.open(ref, signal)).body,
+    );
   }
 
   /** Streams a generated file into `dir` under a safe name; returns the path written. */
   saveFile(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
-    return this.call('saveFile', opts.signal, (signal) => this.downloads.save(ref, dir, { ...opts, signal }));
+    return this.call(
+      'saveFile',
+      () => {
+        validateFileRef('saveFile', ref);
+        validateDir('saveFile', dir);
+        return validateCallOptions('saveFile', SaveOptionsSchema, opts).signal;
+      },
+      (signal) => this.downloads.save(ref, dir, { ...opts, signal }),
+    );
   }
 
   /** Saves every file `result` cites (its `files`) into `dir`; returns the paths. */
   saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
-    return this.call('saveAll', opts.signal, (signal) => this.downloads.saveAll(result, dir, { ...opts, signal }));
+    return this.call(
+      'saveAll',
+      () => {
+        validateSaveAllResult(result);
+        validateDir('saveAll', dir);
+        return validateCallOptions('saveAll', SaveAllOptionsSchema, opts).signal;
+      },
+      (signal) => this.downloads.saveAll(result, dir, { ...opts, signal }),
+    );
   }
 
   /** Refreshes the container's idle clock now (if there is a container). */
   touch(): Promise<void> {
-    return this.call('touch', undefined, async () => {
+    return this.call('touch', () => undefined, async () => {
       await this.lifecycle.touch();
     });
   }
@@ -378,10 +434,17 @@ export class CodeInterpreterSession implements AsyncDisposable {
   }
 
   /**
-   * Every public method runs here: refused after close(), its result scrubbed of secrets, and any
+   * Every public method runs here: its input validated first (nothing is sent for bad input),
+   * refused after close(), its result scrubbed of secrets, and any
    * error turned into a `CodeInterpreterError` (see {@link publicError}).
    */
-  private async call<T>(method: string, caller: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async call<T>(method: string, prepare: () => AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    let caller: AbortSignal | undefined;
+    try {
+      caller = prepare(); // validation: bad input is refused before anything is sent
+    } catch (error) {
+      throw this.publicError(method, error, undefined, false);
+    }
     // The call runs with the caller's signal and close()'s (see InFlightCalls): close() stops it and waits for it.
     const signal = this.calls.signalFor(caller);
     let started = false;
@@ -395,6 +458,14 @@ export class CodeInterpreterSession implements AsyncDisposable {
       throw this.publicError(method, error, caller, started);
     }
   }
+
+  /** Validates a run's input and options; the signal of its `signal` and `timeoutMs`. */
+  private runSignal(method: string, input: unknown, opts: RunOptions): AbortSignal | undefined {
+    validateRunInput(method, input);
+    const options = validateCallOptions(method, RunOptionsSchema, opts);
+    return combineSignals(options.signal, options.timeoutMs);
+  }
+
 
   /**
    * The error a public method rejects with: an abort rejects with the caller's `signal.reason`;

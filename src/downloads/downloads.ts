@@ -1,10 +1,18 @@
 import { isNotFound, statusOf } from '../retry/error-shape.js';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
-import { DownloadTooLargeError, FileContentUnavailableError, FileNotFoundError, RetriesExhaustedError } from '../errors.js';
+import {
+  CodeInterpreterError,
+  DownloadTooLargeError,
+  FileContentUnavailableError,
+  FileNotFoundError,
+  RetriesExhaustedError,
+  SaveAllError,
+  toLibraryError,
+} from '../errors.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { FileCitation, GeneratedFile, RunResult } from '../runs/result.js';
 import type { StateHolder } from '../store/state-holder.js';
-import { saveStream, type SaveOptions } from './save-stream.js';
+import { prepareFolder, saveStream, type SaveOptions } from './save-stream.js';
 
 /** A file to download: a citation or generated-file entry of a result, or a container file id. */
 export type FileRef = FileCitation | GeneratedFile | string;
@@ -122,27 +130,53 @@ export class Downloads {
     return { filename: opened.filename, bytes, ...(opened.contentType !== undefined && { contentType: opened.contentType }) };
   }
 
+  /**
+   * Saves one file into `dir`. The folder is checked (and created) before the download is opened;
+   * once it is open, every failure cancels the body, so no connection is left behind.
+   */
   async save(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
+    const folder = await prepareFolder(dir);
     const opened = await this.open(ref, opts.signal);
     if (opts.maxBytes !== undefined && opened.size !== undefined && opened.size > opts.maxBytes) {
       await opened.body.cancel().catch(() => {});
       throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
     }
-    return saveStream(opened.body, dir, opened.filename, opened.fileId, opts, opened.size);
+    return saveStream(opened.body, folder, opened.filename, opened.fileId, opts, opened.size);
   }
 
-  /** Saves every file a result cites, a few at a time; returns the paths in the result's order. */
+  /**
+   * Saves every file a result cites, a few at a time, and settles them all before answering: the
+   * paths in the result's order, or, when any failed, a `SaveAllError` listing what was saved
+   * (with paths) and what failed (with errors). Nothing is written after it answers, and a failed
+   * file leaves no temporary file. An unusable `dir` fails at once, before any download; an abort
+   * rejects with the signal's reason once the saves under way have stopped.
+   */
   async saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+    const { concurrency = SAVE_ALL_CONCURRENCY, ...saveOptions } = opts;
     const files = result.files;
-    const paths: string[] = new Array(files.length);
+    const folder = await prepareFolder(dir, 'saveAll()');
+    const outcomes: Array<{ path: string } | { error: CodeInterpreterError }> = new Array(files.length);
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const index = next++;
-        paths[index] = await this.save(files[index]!, dir, opts);
+        try {
+          outcomes[index] = { path: await this.save(files[index]!, folder, saveOptions) };
+        } catch (error) {
+          outcomes[index] = { error: toLibraryError(error, { operation: `saving ${files[index]!.filename}`, scrubber: this.deps.runner.scrubber }) as CodeInterpreterError };
+        }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(opts.concurrency ?? SAVE_ALL_CONCURRENCY, files.length) }, worker));
-    return paths;
+    await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+    opts.signal?.throwIfAborted();
+    const saved: Array<{ fileId: string; filename: string; path: string }> = [];
+    const failed: Array<{ fileId: string; filename: string; error: CodeInterpreterError }> = [];
+    outcomes.forEach((outcome, i) => {
+      const { fileId, filename } = files[i]!;
+      if ('path' in outcome) saved.push({ fileId, filename, path: outcome.path });
+      else failed.push({ fileId, filename, error: outcome.error });
+    });
+    if (failed.length) throw new SaveAllError(saved, failed);
+    return saved.map((s) => s.path);
   }
 }

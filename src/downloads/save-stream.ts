@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DownloadTooLargeError } from '../errors.js';
+import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, clause, describeError, errnoCode, fsHint } from '../errors.js';
 import { numberedName, safeFilename } from './safe-filename.js';
 
 export interface SaveOptions {
@@ -21,6 +22,34 @@ export interface SaveOptions {
 const MAX_NUMBERED = 10_000;
 
 /**
+ * Makes sure `dir` is a folder this process can write to (creating it when missing) and returns
+ * its absolute path; otherwise a `FileSaveError` that names the folder and what to change. Called
+ * before a download is opened, so an unusable folder costs no request and leaves no connection open.
+ */
+export async function prepareFolder(dir: string, where = 'saveFile()'): Promise<string> {
+  const folder = resolve(dir);
+  const fail = (error: unknown, what: string): never => {
+    const code = errnoCode(error) ?? 'ENOTDIR';
+    throw new FileSaveError(`${where}: ${what} '${folder}' (${clause(describeError(error))}). ${fsHint(code)}`, folder, { cause: error, code });
+  };
+  await mkdir(folder, { recursive: true }).catch((error: unknown) => fail(error, 'cannot create the folder'));
+  const info = await stat(folder).catch((error: unknown) => fail(error, 'cannot read the folder'));
+  if (!info.isDirectory()) fail(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'cannot save into');
+  await access(folder, constants.W_OK | constants.X_OK).catch((error: unknown) => fail(error, 'cannot write into the folder'));
+  return folder;
+}
+
+/** A file system error while writing `name` in `folder`, as a `FileSaveError` saying what to do. */
+function writeError(error: unknown, folder: string, name: string): unknown {
+  const code = errnoCode(error);
+  if (!code || error instanceof CodeInterpreterError) return error;
+  return new FileSaveError(`saveFile(): could not write '${name}' in '${folder}' (${clause(describeError(error))}). ${fsHint(code)}`, join(folder, name), {
+    cause: error,
+    code,
+  });
+}
+
+/**
  * Streams `body` into `dir` under a safe version of `filename`: first to a temporary name in the
  * same folder, then renamed (or hard-linked, which refuses to replace an existing file) to the
  * final name. Memory stays constant; a failed or oversized download leaves nothing behind.
@@ -33,8 +62,13 @@ export async function saveStream(
   options: SaveOptions = {},
   totalBytes?: number,
 ): Promise<string> {
-  const folder = resolve(dir);
-  await mkdir(folder, { recursive: true });
+  let folder: string;
+  try {
+    folder = await prepareFolder(dir);
+  } catch (error) {
+    await body.cancel().catch(() => {});
+    throw error;
+  }
   const name = safeFilename(filename, fileId);
   const temp = join(folder, `.${name.slice(0, 40)}.${randomBytes(6).toString('hex')}.part`);
   let received = 0;
@@ -54,7 +88,10 @@ export async function saveStream(
     return await placeFile(temp, folder, name, options.overwrite ?? false);
   } catch (error) {
     await unlink(temp).catch(() => {});
-    throw error;
+    // The pipeline cancels the body when it fails; a failure before it started did not.
+    await body.cancel().catch(() => {});
+    if (options.signal?.aborted) throw options.signal.reason;
+    throw writeError(error, folder, name);
   }
 }
 
@@ -74,12 +111,12 @@ async function placeFile(temp: string, folder: string, name: string, overwrite: 
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
-  throw new Error(`saveFile(): ${MAX_NUMBERED} files named like '${name}' already exist in ${folder}; pass { overwrite: true } or another dir`);
+  throw new FileSaveError(`saveFile(): ${MAX_NUMBERED} files named like '${name}' already exist in ${folder}; pass { overwrite: true } or another dir`, join(folder, name), { code: 'EEXIST' });
 }
 
 /** The path of `name` in `folder`, asserting it cannot escape (the name is already sanitised). */
 function inside(folder: string, name: string): string {
   const target = resolve(folder, name);
-  if (!target.startsWith(folder + sep)) throw new Error(`refusing to write outside ${folder}: ${name}`);
+  if (!target.startsWith(folder.endsWith(sep) ? folder : folder + sep)) throw new FileSaveError(`saveFile(): refusing to write outside ${folder}: ${name}`, target);
   return target;
 }

@@ -1,0 +1,111 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CodeInterpreterError, InvalidOptionsError, type CodeInterpreterSession, type RunResult } from '../src/index.js';
+import { makeSession } from './helpers/session.js';
+import { withMsw } from './helpers/sim.js';
+
+let h: ReturnType<typeof withMsw> | undefined;
+afterEach(() => {
+  h?.close();
+  h = undefined;
+});
+
+const ref = { fileId: 'cfile_1', containerId: 'cntr_1', filename: 'chart.png' };
+const result = { files: [ref] } as unknown as RunResult;
+
+type Call = (s: CodeInterpreterSession) => Promise<unknown>;
+const drain = async (s: CodeInterpreterSession, input: unknown, opts?: unknown) => {
+  for await (const _ of s.stream(input as never, opts as never)) {
+    // consume
+  }
+};
+
+/** [what, the call, what the message must say] */
+const cases: Array<[string, Call, RegExp]> = [
+  ['run(123)', (s) => s.run(123 as never), /^run\(\): `input`: expected the prompt as a string, or an array of Responses input items, got 123$/],
+  ['run(null)', (s) => s.run(null as never), /`input`: expected the prompt as a string.* got null/],
+  ['run(undefined)', (s) => s.run(undefined as never), /`input`: .* got undefined/],
+  ['run({})', (s) => s.run({} as never), /`input`: .* got an object/],
+  ["run('')", (s) => s.run(''), /`input`: expected the prompt text, got an empty string/],
+  ['run([])', (s) => s.run([]), /`input`: expected at least one input item/],
+  ['run([1])', (s) => s.run([1] as never), /`input\.0`: expected an input item object/],
+  ['timeoutMs: -1', (s) => s.run('x', { timeoutMs: -1 }), /`timeoutMs`: expected timeoutMs as a number of milliseconds from 1 to 2147483647, got -1/],
+  ['timeoutMs: NaN', (s) => s.run('x', { timeoutMs: Number.NaN }), /`timeoutMs`: .* got NaN/],
+  ['timeoutMs: "100"', (s) => s.run('x', { timeoutMs: '100' as never }), /`timeoutMs`: .* got "100"/],
+  ['timeoutMs: 3e9', (s) => s.run('x', { timeoutMs: 3e9 }), /`timeoutMs`: .* got 3000000000/],
+  ['tiemoutMs', (s) => s.run('x', { tiemoutMs: 5 } as never), /^run\(\): unknown option 'tiemoutMs'$/],
+  ['run options null', (s) => s.run('x', null as never), /`options`: expected an options object, got null/],
+  ['signal: {}', (s) => s.run('x', { signal: {} as never }), /`signal`: expected an AbortSignal/],
+  ['maxOutputTokens: 1.5', (s) => s.run('x', { maxOutputTokens: 1.5 }), /`maxOutputTokens`: expected maxOutputTokens as a whole number >= 16/],
+  ['request.stream', (s) => s.run('x', { request: { stream: true } as never }), /`request\.stream`: set by the session: call stream\(\) instead of run\(\)/],
+  ['metadata 17 keys', (s) => s.run('x', { metadata: Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v'])) }), /`metadata`: at most 16 keys/],
+  ['stream(42)', (s) => drain(s, 42), /^stream\(\): `input`: .* got 42$/],
+  ['stream tiemoutMs', (s) => drain(s, 'x', { tiemoutMs: 1 }), /^stream\(\): unknown option 'tiemoutMs'$/],
+  ['upload(123)', (s) => s.upload(123 as never), /^upload\(\): `source`: expected a file path, .* got 123$/],
+  ['upload filenme', (s) => s.upload(new Uint8Array(1), { filenme: 'a' } as never), /^upload\(\): unknown option 'filenme'$/],
+  ['upload onProgress: 5', (s) => s.upload(new Uint8Array(1), { onProgress: 5 as never }), /`onProgress`: expected a function/],
+  ['download(null)', (s) => s.download(null as never), /^download\(\): `ref`: expected an entry of result\.files/],
+  ['download maxBytes NaN', (s) => s.download(ref, { maxBytes: Number.NaN }), /`maxBytes`: expected maxBytes as a whole number of bytes >= 0, got NaN/],
+  ['downloadStream({})', (s) => s.downloadStream({} as never), /^downloadStream\(\): `ref`/],
+  ["saveFile dir ''", (s) => s.saveFile(ref, ''), /^saveFile\(\): `dir`: expected the folder to save into as a non-empty path \(use '\.' for the current folder\), got ""$/],
+  ['saveFile overwite', (s) => s.saveFile(ref, 'out', { overwite: true } as never), /^saveFile\(\): unknown option 'overwite'$/],
+  ['saveFile maxBytes -1', (s) => s.saveFile(ref, 'out', { maxBytes: -1 }), /`maxBytes`: .* got -1/],
+  ['saveAll concurrency 0', (s) => s.saveAll(result, 'out', { concurrency: 0 }), /`concurrency`: expected concurrency as a whole number from 1 to 64, got 0/],
+  ['saveAll concurrency -1', (s) => s.saveAll(result, 'out', { concurrency: -1 }), /`concurrency`: .* got -1/],
+  ['saveAll concurrency NaN', (s) => s.saveAll(result, 'out', { concurrency: Number.NaN }), /`concurrency`: .* got NaN/],
+  ['saveAll maxBytes NaN', (s) => s.saveAll(result, 'out', { maxBytes: Number.NaN }), /`maxBytes`: .* got NaN/],
+  ["saveAll dir ''", (s) => s.saveAll(result, ''), /^saveAll\(\): `dir`/],
+  ['saveAll(null)', (s) => s.saveAll(null as never, 'out'), /^saveAll\(\): `result`: expected a run result/],
+  ['start signal', (s) => s.start({ signal: 'x' as never }), /^start\(\): `signal`/],
+  ['listFiles extra', (s) => s.listFiles({ limit: 5 } as never), /^listFiles\(\): unknown option 'limit'$/],
+];
+
+describe('bad input to any method gets a typed error naming what to change, and nothing is sent', () => {
+  it.each(cases)('%s', async (_name, call, message) => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    const error = await call(session).then(
+      () => new Error('resolved'),
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as Error).message).toMatch(message);
+    expect(h.sim.requests).toEqual([]); // asserted on the server's own log
+    await session.close();
+  });
+
+  it('hostile input: a refusal sends nothing, and anything else that fails is still a CodeInterpreterError', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    const out = await mkdtemp(join(tmpdir(), 'cis-hostile-'));
+    const anything = fc.anything({ withBigInt: true, withNullPrototype: true, withObjectString: true });
+    const options = fc.oneof(
+      anything,
+      fc.record({ timeoutMs: anything, maxOutputTokens: anything, toolChoice: anything, metadata: anything, newConversation: anything }, { requiredKeys: [] }),
+      fc.record({ concurrency: anything, maxBytes: anything, overwrite: anything }, { requiredKeys: [] }),
+    );
+    const calls: Array<(input: unknown, dir: unknown, opts: unknown) => Promise<unknown>> = [
+      (input, _dir, opts) => session.run(input as never, opts as never),
+      (_input, dir, opts) => session.saveAll(result, dir as never, opts as never),
+      (input, _dir, opts) => session.upload(input as never, opts as never),
+      (input, _dir, opts) => session.download(input as never, opts as never),
+    ];
+    await fc.assert(
+      // Directories: hostile values, or one temporary folder (a valid string would be created).
+      fc.asyncProperty(fc.nat(calls.length - 1), fc.oneof(anything, fc.constant('hi')), fc.oneof(anything.filter((v) => typeof v !== 'string'), fc.constantFrom('', '  ', 'a\0b', out)), options, async (which, input, dir, opts) => {
+        const before = h!.sim.requests.length;
+        const error = await calls[which]!(input, dir, opts).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        if (error instanceof InvalidOptionsError) expect(h!.sim.requests.length).toBe(before);
+        else if (error !== undefined) expect(error).toBeInstanceOf(CodeInterpreterError);
+      }),
+      { numRuns: 300 },
+    );
+    await session.close();
+  });
+});

@@ -70,6 +70,9 @@ export const RunOptionsSchema = z.strictObject({
     .refine((m) => Object.keys(m).length <= 16, 'at most 16 keys (the API\'s limit)')
     .optional(),
   shell: z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }).optional(),
+  listGeneratedFiles: z
+    .enum(['auto', 'always', 'never'], { error: (issue) => `expected 'auto', 'always' or 'never', got ${describeValue(issue.input)}` })
+    .optional(),
   request: z
     .record(z.string(), z.unknown(), { error: (issue) => `expected an object of Responses API parameters, got ${describeValue(issue.input)}` })
     .superRefine((request, ctx) => {

@@ -22,6 +22,7 @@ import {
   toLibraryError,
 } from './errors.js';
 import { TypedEmitter, type SessionEventName, type SessionListener } from './events.js';
+import { generatedDuring, wantsGeneratedListing } from './files/generated-files.js';
 import { persistGeneratedFiles } from './files/persist-generated.js';
 import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
@@ -289,6 +290,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /** Runs one turn: the model answers, running code in the container as it sees fit. */
   run(input: RunInput, opts: RunOptions = {}): Promise<RunResult> {
+    // For generatedFiles when a response has no created_at; a little early, for clock skew.
+    const startedAtSeconds = Math.floor(Date.now() / 1000) - 5;
     return this.call('run', () => this.runSignal('run', input, opts), async (signal) => {
       for (const source of opts.files ?? []) await this.files.upload(source, { signal });
       const prepared = await this.files.prepareInput(input, signal);
@@ -298,13 +301,14 @@ export class CodeInterpreterSession implements AsyncDisposable {
       } finally {
         await this.files.trackInputFiles(prepared.files, result?.containerId);
       }
-      await this.afterRun(result, signal);
+      await this.afterRun(result, opts, startedAtSeconds, signal);
       return result;
     });
   }
 
   /** Like {@link run}, yielding text and code as they come; the last event is `{ type: 'result', result }`. */
   async *stream(input: RunInput, opts: RunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
+    const startedAtSeconds = Math.floor(Date.now() / 1000) - 5;
     let caller: AbortSignal | undefined;
     try {
       caller = this.runSignal('stream', input, opts); // bad input is refused before anything is sent
@@ -324,7 +328,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
           if (event.type === 'result') {
             containerId = event.result.containerId;
             await this.files.trackInputFiles(prepared.files, containerId);
-            await this.afterRun(event.result, signal);
+            await this.afterRun(event.result, opts, startedAtSeconds, signal);
           }
           yield this.runner.scrubber.value(event);
         }
@@ -384,8 +388,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
     );
   }
 
-  /** Saves every file `result` cites (its `files`) into `dir`; returns the paths. */
-  saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+  /** Saves every file `result` cites (its `files`), then its `generatedFiles` not cited, into `dir`; returns the paths. */
+  saveAll(result: Pick<RunResult, 'files' | 'generatedFiles'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
     return this.call(
       'saveAll',
       () => {
@@ -510,9 +514,25 @@ export class CodeInterpreterSession implements AsyncDisposable {
     this.cost.active(this.lifecycle.containerId, kind);
   }
 
-  private async afterRun(result: RunResult, signal: AbortSignal | undefined): Promise<void> {
-    if (!this.options.persistGeneratedFiles) return;
-    await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal);
+  /**
+   * After a run: one listing of the container at most, shared by `result.generatedFiles` (when
+   * {@link RunOptions.listGeneratedFiles} asks for it) and `persistGeneratedFiles`.
+   */
+  private async afterRun(result: RunResult, opts: RunOptions, startedAtSeconds: number, signal: AbortSignal | undefined): Promise<void> {
+    const list = wantsGeneratedListing(opts.listGeneratedFiles ?? 'auto', result);
+    const persist = this.options.persistGeneratedFiles === true;
+    if (!list && !persist) return;
+    let listing: ContainerFile[] | undefined;
+    try {
+      listing = await this.files.list(signal);
+    } catch (error) {
+      if (persist || signal?.aborted) throw error;
+      // The run's answer is good: return it without generatedFiles, and report why.
+      this.events.emit('error', { operation: 'listGeneratedFiles', error: error instanceof Error ? error : new Error(String(error)) });
+      return;
+    }
+    if (list) result.generatedFiles = generatedDuring(listing, result, startedAtSeconds);
+    if (persist) await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal, listing);
   }
 
   private touchIntervalMs(): number {

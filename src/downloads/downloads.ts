@@ -1,3 +1,4 @@
+import { filesToSave } from '../files/generated-files.js';
 import { isNotFound, statusOf } from '../retry/error-shape.js';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
 import {
@@ -145,15 +146,15 @@ export class Downloads {
   }
 
   /**
-   * Saves every file a result cites, a few at a time, and settles them all before answering: the
+   * Saves every file a result cites (then its `generatedFiles` not cited), a few at a time, and settles them all before answering: the
    * paths in the result's order, or, when any failed, a `SaveAllError` listing what was saved
    * (with paths) and what failed (with errors). Nothing is written after it answers, and a failed
    * file leaves no temporary file. An unusable `dir` fails at once, before any download; an abort
    * rejects with the signal's reason once the saves under way have stopped.
    */
-  async saveAll(result: Pick<RunResult, 'files'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
+  async saveAll(result: Pick<RunResult, 'files' | 'generatedFiles'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
     const { concurrency = SAVE_ALL_CONCURRENCY, ...saveOptions } = opts;
-    const files = result.files;
+    const files = filesToSave(result); // cited files, then listed generated ones (structured output drops citations)
     const folder = await prepareFolder(dir, 'saveAll()');
     const outcomes: Array<{ path: string } | { error: CodeInterpreterError }> = new Array(files.length);
     let next = 0;

@@ -4,7 +4,7 @@ import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
 import type { SessionFiles } from './session-files.js';
-import type { SessionFile } from './types.js';
+import type { ContainerFile, SessionFile } from './types.js';
 import { streamingFile, watchEnd } from './upload-source.js';
 
 /** Generated files up to this size are buffered so their upload can be retried; larger ones stream once. */
@@ -20,10 +20,12 @@ export async function persistGeneratedFiles(
   deps: { runner: RequestRunner; files: SessionFiles; downloads: Downloads; events: TypedEmitter },
   result: RunResult,
   signal?: AbortSignal,
+  /** The container's files, when the caller listed them already (one listing per run). */
+  listing?: readonly ContainerFile[],
 ): Promise<SessionFile[]> {
   const { runner, files, downloads } = deps;
   const known = new Set(files.tracked.map((f) => f.containerFileId).filter(Boolean));
-  const listed = await files.list(signal);
+  const listed = listing ?? (await files.list(signal));
   const candidates = new Map<string, { fileId: string; containerId: string; filename: string }>();
   for (const f of result.files) if (f.containerId === result.containerId) candidates.set(f.fileId, f);
   for (const f of listed) if (f.source === 'assistant') candidates.set(f.id, { fileId: f.id, containerId: f.containerId, filename: f.filename });

@@ -30,6 +30,13 @@ export interface RunOptions {
    * @default false
    */
   shell?: boolean;
+  /**
+   * When to list the container for `result.generatedFiles` (one `containers.files.list` request per
+   * 100 files): `auto` when code ran but no citation came back (structured output drops them),
+   * `always`, or `never`.
+   * @default 'auto'
+   */
+  listGeneratedFiles?: import('../files/generated-files.js').ListGeneratedFiles;
   /** Other Responses API parameters, passed through as they are (`reasoning`, `text`, extra `tools` …). */
   request?: Partial<CreateParams> & Record<string, unknown>;
 }

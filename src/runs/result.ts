@@ -79,6 +79,11 @@ export const RunResultSchema = z.object({
   codeCalls: z.array(CodeCallSchema),
   citations: z.array(FileCitationSchema),
   files: z.array(GeneratedFileSchema),
+  /**
+   * Files the model's code wrote during the run (`source: "assistant"`), found by listing the
+   * container: present only when that listing was made (see `RunOptions.listGeneratedFiles`).
+   */
+  generatedFiles: z.array(GeneratedFileSchema).optional(),
   usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number() }).optional(),
   recovered: z.boolean(),
   raw: z.custom<OpenAI.Responses.Response>((v) => typeof v === 'object' && v !== null),

@@ -49,7 +49,7 @@ import { Conversation, type RunInput } from './runs/conversation.js';
 import { HistoryLedger } from './runs/history.js';
 import { createSessionFetch, type SessionFetch } from './transport/session-fetch.js';
 import type { RunEvent } from './runs/events.js';
-import type { RunOptions } from './runs/request.js';
+import { refuseBackground, type RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
 import { InFlightCalls } from './session/in-flight.js';
 import { StateHolder } from './store/state-holder.js';
@@ -464,12 +464,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
   }
 
   /** Validates a run's input and options; the signal of its `signal` and `timeoutMs`. */
-  private runSignal(method: string, input: unknown, opts: RunOptions): AbortSignal | undefined {
+  private runSignal(method: 'run' | 'stream', input: unknown, opts: RunOptions): AbortSignal | undefined {
     validateRunInput(method, input);
     const options = validateCallOptions(method, RunOptionsSchema, opts);
+    refuseBackground(opts, method); // background runs would outlive keep-alive: refused before anything is sent
     return combineSignals(options.signal, options.timeoutMs);
   }
-
 
   /**
    * The error a public method rejects with: an abort rejects with the caller's `signal.reason`;

@@ -1,4 +1,5 @@
 import type OpenAI from 'openai';
+import { InvalidOptionsError } from '../errors.js';
 import type { RunInput } from './conversation.js';
 
 type CreateParams = OpenAI.Responses.ResponseCreateParamsNonStreaming;
@@ -39,6 +40,26 @@ export interface RunOptions {
   listGeneratedFiles?: import('../files/generated-files.js').ListGeneratedFiles;
   /** Other Responses API parameters, passed through as they are (`reasoning`, `text`, extra `tools` …). */
   request?: Partial<CreateParams> & Record<string, unknown>;
+}
+
+/**
+ * `background: true` is refused. A background response answers at once (`queued`) and runs on
+ * the server for as long as it needs, possibly past the container's idle expiry, while nothing
+ * here waits for it: the session would return no result, could not keep the container alive for
+ * a run it does not see, and could not recover it. `run()` already waits for the answer itself,
+ * touching the container while it is in use; use `timeoutMs` or `signal` for a deadline.
+ */
+export function refuseBackground(opts: RunOptions, method: 'run' | 'stream'): void {
+  if ((opts.request as { background?: unknown } | undefined)?.background === true) {
+    throw new InvalidOptionsError(`${method}()`, [
+      {
+        path: 'request.background',
+        message:
+          `background mode is not supported: ${method}() waits for the answer itself and keeps the container alive meanwhile; ` +
+          'drop `background` (use `timeoutMs` or `signal` for a deadline)',
+      },
+    ]);
+  }
 }
 
 export const OUTPUTS_INCLUDE = 'code_interpreter_call.outputs' as const;

@@ -4,6 +4,11 @@
  * `sent()` and `release()` takes effect; later calls do nothing.
  */
 export interface RateLimitSlot {
+  /**
+   * How long the limiter held the request back before granting the slot, when the limiter knows
+   * better than the caller's clock (a Redis round trip is not throttling). Optional.
+   */
+  readonly heldBackMs?: number;
   /** The request left the process now: the slot occupies the window from this moment. */
   sent(): void;
   /** The request was never sent (aborted or failed before it left): the slot is free again. */

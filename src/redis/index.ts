@@ -3,6 +3,12 @@
  * Needs the optional peer dependency `ioredis`.
  * @module
  */
-export { createRedisRateLimiter, RateLimiterUnavailableError, type RedisRateLimiter, type RedisRateLimiterOptions } from './rate-limiter.js';
+export {
+  createRedisRateLimiter,
+  RateLimiterUnavailableError,
+  type RateLimiterReset,
+  type RedisRateLimiter,
+  type RedisRateLimiterOptions,
+} from './rate-limiter.js';
 export { RedisSessionStore, type RedisSessionStoreOptions } from './session-store.js';
 export type { RedisLike } from './connection.js';

@@ -1,35 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { sleep } from '../abort.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
-import { validateLimiterOptions } from '../ratelimit/sliding-window.js';
-import type { RateLimiter, RateLimiterOptions } from '../ratelimit/types.js';
-import { connectRedis, withTimeout, type RedisLike } from './connection.js';
-
-/**
- * An exact sliding log in one atomic script, timed by the Redis server's clock (`TIME`), so hosts
- * with skewed clocks agree. It drops entries that left the window, grants when fewer than `limit`
- * remain, and otherwise answers how long until the oldest leaves. Microsecond scores; the key
- * expires one window after the last grant, so nothing lingers when every process is gone.
- */
-const ACQUIRE_SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[2]) * 1000
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
-  return {1, 0, now}
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return {0, tonumber(oldest[2]) + window - now, now}
-`;
+import { defaultMarginMs, validateLimiterOptions } from '../ratelimit/sliding-window.js';
+import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
+import { BoundedRedis, type RedisLike } from './connection.js';
+import { RENEW_SCRIPT, RESERVE_SCRIPT, STAMP_SCRIPT } from './rate-limit-scripts.js';
 
 export class RateLimiterUnavailableError extends CodeInterpreterError {}
 
+/** Why a Redis limiter granted nothing for a window (see {@link RedisRateLimiterOptions.onReset}). */
+export interface RateLimiterReset {
+  /**
+   * - `no-record`: Redis, started less than a window ago, had no record of this key: a restart may
+   *   have lost it (this process had not used the key before, so it cannot tell).
+   * - `lost`: Redis lost its data (restart without persistence, flush, eviction): this process had
+   *   seen the record before.
+   * - `rolled-back`: Redis's record is older than one this process saw (a failover to a replica
+   *   that lagged, a restore from a snapshot): recent grants may be missing from the log.
+   */
+  reason: 'no-record' | 'lost' | 'rolled-back';
+  /** How long nothing is granted from now, by any process: the rest of one window. */
+  quietMs: number;
+}
+
 export interface RedisRateLimiterOptions extends RateLimiterOptions {
-  /** An ioredis client, or a URL for a connection the limiter makes (and closes in `close()`). */
+  /**
+   * An ioredis client, or a URL for a connection the limiter makes. A connection made from a URL
+   * never keeps the process alive while no call is in flight; `close()` frees it early. A client
+   * you pass stays yours to close.
+   */
   redis: RedisLike;
   /** The Redis key every process sharing the limit uses, e.g. `openai:code-interpreter:org-123`. */
   key: string;
@@ -43,71 +42,143 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
   fallback?: RateLimiter;
   /** Told each time Redis could not be reached (and the fallback, if any, was used). */
   onRedisError?: (error: Error) => void;
+  /**
+   * Told when this process finds that Redis lost the limit's log (or never had it): nothing is
+   * granted, by any process, for one window from then, since requests sent in the last window may
+   * have left no trace. See docs/rate-limits.md for the persistence settings that avoid it.
+   */
+  onReset?: (reset: RateLimiterReset) => void;
   /** Told the Redis server's time (ms, microsecond precision) of each grant this process got. */
   onGrant?: (at: number) => void;
 }
 
 export interface RedisRateLimiter extends RateLimiter {
-  /** Closes the connection if the limiter made it from a URL. */
+  reserve(opts?: { signal?: AbortSignal }): Promise<RateLimitSlot>;
+  /** Closes the connection if the limiter made it from a URL (not needed for the process to exit). */
   close(): Promise<void>;
 }
 
 /** Extra wait on top of what the script answers, so pollers do not all arrive in the same millisecond. */
 const POLL_JITTER_MS = 3;
+/**
+ * How long a slot granted but not yet sent counts as inside the window without news from its
+ * process (renewed every third of it while the request waits): a process that died meanwhile
+ * frees it after this.
+ */
+const UNSENT_LEASE_MS = 30_000;
 
 /**
  * A sliding-window limiter shared by every process and host that uses the same Redis `key`: never
- * more than `limit` acquisitions in any `intervalMs`, by the Redis server's clock. Waiters sleep
- * for the wait the script returns (no busy loop).
+ * more than `limit` requests sent in any `intervalMs + marginMs`, by the Redis server's clock.
+ *
+ * A slot is reserved in one atomic script and counts as inside the window from then; when the
+ * request is sent (`slot.sent()`, called by the session's transport when the headers are written)
+ * it is re-stamped with the Redis time of that moment, which is no earlier than the send. Waiters
+ * sleep for the wait the script returns (no busy loop). After Redis loses the log it grants
+ * nothing for one window (`onReset`).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   validateLimiterOptions('createRedisRateLimiter()', options);
-  const { key, limit, intervalMs, fallback, onRedisError, onGrant } = options;
+  const { key, limit, intervalMs, fallback, onRedisError, onReset, onGrant } = options;
+  const windowMs = intervalMs + (options.marginMs ?? defaultMarginMs(intervalMs));
   const timeoutMs = options.redisTimeoutMs ?? 2_000;
-  const connection = connectRedis(options.redis, 'createRedisRateLimiter()');
-  connection.catch(() => {}); // reported by the first acquire()
+  const redis = new BoundedRedis(options.redis, 'createRedisRateLimiter()');
+  const recordKey = `${key}:epoch`;
   const owner = randomUUID();
   let sequence = 0;
+  let knownEpoch = '';
+  let knownSeq = 0;
+  let reported = ''; // concurrent attempts may all notice one reset: it is reported once
 
-  const attempt = async (client: Redis): Promise<number> => {
-    const [granted, waitUs, nowUs] = (await withTimeout(
-      client.eval(ACQUIRE_SCRIPT, 1, key, limit, intervalMs, `${owner}:${sequence++}`) as Promise<[number, number, number]>,
-      timeoutMs,
-      'Redis',
-    )) as [number, number, number];
-    if (granted === 1) {
-      onGrant?.(nowUs / 1000);
-      return 0;
+  const unavailable = (cause: unknown) => {
+    const problem = cause instanceof Error ? cause : new Error(String(cause));
+    return new RateLimiterUnavailableError(
+      `The Redis rate limiter (key '${key}') could not reach Redis: ${describeError(problem)}. ` +
+        'Check the connection, or pass `fallback: createRateLimiter({ limit, intervalMs })` to throttle in-process meanwhile.',
+      { cause: problem },
+    );
+  };
+
+  /** A call whose failure only loses precision on the safe side (a slot counted longer): reported, not thrown. */
+  const background = (script: string, ...args: Array<string | number>) => {
+    void redis
+      .call((client) => client.eval(script, 1, key, ...args), { timeoutMs, unavailable })
+      .catch((error: unknown) => onRedisError?.(error as Error));
+  };
+
+  /** One try: 0 when granted (the slot is in the log), else how long to wait. */
+  const attempt = async (member: string, leaseMs: number, signal: AbortSignal | undefined): Promise<number> => {
+    const [granted, waitUs, nowUs, epoch, seq, reason] = (await redis.call(
+      (client) =>
+        client.eval(RESERVE_SCRIPT, 2, key, recordKey, limit, windowMs, member, leaseMs, knownEpoch, knownSeq, randomUUID()) as Promise<
+          [number, number, number, string, number, string]
+        >,
+      { timeoutMs, signal, unavailable },
+    ))!;
+    knownSeq = reason !== '' || epoch !== knownEpoch ? seq : Math.max(knownSeq, seq);
+    knownEpoch = epoch;
+    if (reason !== '' && reported !== `${epoch}:${reason}:${seq}`) {
+      reported = `${epoch}:${reason}:${seq}`;
+      onReset?.({ reason: reason as RateLimiterReset['reason'], quietMs: granted === 1 ? 0 : waitUs / 1000 });
     }
-    return Math.max(1, Math.ceil(waitUs / 1000));
+    if (granted !== 1) return Math.max(1, Math.ceil(waitUs / 1000));
+    onGrant?.(nowUs / 1000);
+    return 0;
+  };
+
+  /** Waits for a slot; `leaseMs` 0 stamps it at the grant (acquire). */
+  const take = async (leaseMs: number, opts: { signal?: AbortSignal }): Promise<{ member: string; heldBackMs: number } | RateLimitSlot> => {
+    const { signal } = opts;
+    signal?.throwIfAborted();
+    const member = `${owner}:${sequence++}`;
+    let heldBackMs = 0;
+    for (;;) {
+      let waitMs: number;
+      try {
+        waitMs = await attempt(member, leaseMs, signal);
+      } catch (error) {
+        if (signal?.aborted && error === signal.reason) throw error;
+        onRedisError?.(error as Error);
+        if (!fallback) throw error;
+        if (fallback.reserve) return fallback.reserve(opts);
+        await fallback.acquire(opts);
+        return { sent() {}, release() {} };
+      }
+      if (waitMs === 0) return { member, heldBackMs };
+      const started = performance.now();
+      await sleep(waitMs + Math.random() * POLL_JITTER_MS, signal);
+      heldBackMs += performance.now() - started;
+    }
+  };
+
+  const slotFor = (member: string, heldBackMs: number): RateLimitSlot => {
+    let open = true;
+    const renew = setInterval(() => background(RENEW_SCRIPT, member, UNSENT_LEASE_MS, windowMs), UNSENT_LEASE_MS / 3);
+    renew.unref();
+    const close = () => {
+      const was = open;
+      open = false;
+      clearInterval(renew);
+      return was;
+    };
+    return {
+      heldBackMs,
+      sent: () => void (close() && background(STAMP_SCRIPT, member, windowMs)),
+      release: () =>
+        void (close() &&
+          redis.call((client) => client.zrem(key, member), { timeoutMs, unavailable }).catch((error: unknown) => onRedisError?.(error as Error))),
+    };
   };
 
   return {
+    async reserve(opts = {}) {
+      const taken = await take(UNSENT_LEASE_MS, opts);
+      return 'member' in taken ? slotFor(taken.member, taken.heldBackMs) : taken;
+    },
     async acquire(opts = {}) {
-      const { signal } = opts;
-      signal?.throwIfAborted();
-      const { client } = await connection;
-      for (;;) {
-        let waitMs: number;
-        try {
-          waitMs = await attempt(client);
-        } catch (error) {
-          const problem = error instanceof Error ? error : new Error(String(error));
-          onRedisError?.(problem);
-          if (fallback) return fallback.acquire(opts);
-          throw new RateLimiterUnavailableError(
-            `The Redis rate limiter (key '${key}') could not reach Redis: ${describeError(problem)}. ` +
-              'Check the connection, or pass `fallback: createRateLimiter({ limit, intervalMs })` to throttle in-process meanwhile.',
-            { cause: problem },
-          );
-        }
-        if (waitMs === 0) return;
-        await sleep(waitMs + Math.random() * POLL_JITTER_MS, signal);
-      }
+      const taken = await take(0, opts);
+      if (!('member' in taken)) taken.sent();
     },
-    async close() {
-      const { client, owned } = await connection.catch(() => ({ client: undefined, owned: false }));
-      if (owned && client) await client.quit().catch(() => client.disconnect());
-    },
+    close: () => redis.close(),
   };
 }

@@ -83,7 +83,7 @@ async function takeSlot(limiter: RateLimiter, signal: AbortSignal | undefined, o
   const started = performance.now();
   const opts = signal ? { signal } : {};
   const slot = limiter.reserve ? await limiter.reserve(opts) : (await limiter.acquire(opts), GRANTED);
-  const waitedMs = performance.now() - started;
+  const waitedMs = slot.heldBackMs ?? performance.now() - started;
   if (waitedMs >= 1) {
     try {
       onWaited(waitedMs);

@@ -1,0 +1,189 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createRedisRateLimiter, RateLimiterUnavailableError, type RateLimiterReset } from '../src/redis/index.js';
+import { describeRedis, redisUrl } from './helpers/redis.js';
+import { maxInAnyWindow } from './helpers/windows.js';
+
+const run = promisify(execFile);
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+let redis: Redis;
+const key = (name: string) => `test:limiter:${name}:${Math.random().toString(36).slice(2)}`;
+
+beforeAll(() => {
+  if (redisUrl) redis = new Redis(redisUrl);
+});
+afterAll(async () => {
+  await redis?.quit();
+});
+
+/** Scores of the log, in ms of the Redis clock, oldest first. */
+async function log(k: string): Promise<number[]> {
+  const flat = await redis.zrange(k, '0', '-1', 'WITHSCORES');
+  return flat.filter((_, i) => i % 2 === 1).map((s) => Number(s) / 1000);
+}
+
+describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
+  it('the first use of a key on a Redis up for longer than a window grants at once', async () => {
+    const resets: RateLimiterReset[] = [];
+    const grants: number[] = [];
+    const k = key('first');
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 2, intervalMs: 200, marginMs: 0, onReset: (r) => resets.push(r), onGrant: (at) => grants.push(at) });
+    const [seconds] = await redis.time();
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(resets).toEqual([]);
+    expect(grants[1]! - Number(seconds) * 1000).toBeLessThan(1000); // not a quiet window of... a whole second later, at most the time taken
+    expect(await redis.hget(`${k}:epoch`, 'seq')).toBe('2');
+  });
+
+  it('a granted slot not yet sent holds its place; the window runs from its send time', async () => {
+    const k = key('unsent');
+    const grants: number[] = [];
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 1, intervalMs: 200, marginMs: 0, onGrant: (at) => grants.push(at) });
+    await limiter.acquire(); // past the first-use window
+    await sleep(250);
+    const slot = await limiter.reserve();
+    let granted = false;
+    const next = limiter.acquire().then(() => (granted = true));
+    await sleep(600); // three windows: an unsent slot does not age out
+    expect(granted).toBe(false);
+    const [pending] = await log(k);
+    slot.sent();
+    let stamped = pending!;
+    while (stamped === pending) [stamped = pending!] = await log(k); // the stamp is written in the background
+    expect(stamped).toBeLessThan(pending!);
+    await next;
+    expect(grants.at(-1)! - stamped).toBeGreaterThanOrEqual(200);
+  });
+
+  it('a released slot frees its place without waiting for its lease', async () => {
+    const k = key('release');
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 1, intervalMs: 200, marginMs: 0 });
+    await limiter.acquire();
+    await sleep(250);
+    const slot = await limiter.reserve();
+    const next = limiter.acquire();
+    slot.release();
+    slot.sent(); // too late: released
+    await next; // within a poll or two, not after the 30 s lease
+    expect(await redis.zcard(k)).toBe(1);
+  });
+
+  it('holds each slot 2% of the window longer by default', async () => {
+    const k = key('margin');
+    const grants: number[] = [];
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 1, intervalMs: 500, onGrant: (at) => grants.push(at) });
+    await limiter.acquire();
+    await limiter.acquire();
+    expect(grants[1]! - grants[0]!).toBeGreaterThanOrEqual(510);
+  });
+
+  it('after Redis lost its data, grants nothing for one window, for every process, and says so', async () => {
+    const k = key('lost');
+    const resets: Array<[string, RateLimiterReset]> = [];
+    const a = createRedisRateLimiter({ redis, key: k, limit: 3, intervalMs: 300, marginMs: 0, onReset: (r) => resets.push(['a', r]) });
+    const b = createRedisRateLimiter({ redis, key: k, limit: 3, intervalMs: 300, marginMs: 0, onReset: (r) => resets.push(['b', r]) });
+    await a.acquire();
+    await b.acquire();
+    await a.acquire();
+    resets.length = 0;
+    await redis.del(k, `${k}:epoch`); // what a restart without persistence does
+    const lostAt = await redis.time();
+    await Promise.all([a.acquire(), b.acquire()]);
+    const times = await log(k);
+    const lostMs = Number(lostAt[0]) * 1000 + Number(lostAt[1]) / 1000;
+    expect(times.every((t) => t - lostMs >= 300)).toBe(true);
+    expect(resets.map(([who, r]) => [who, r.reason]).sort()).toEqual([
+      ['a', 'lost'],
+      ['b', 'lost'],
+    ]);
+  });
+
+  it('a record older than one this process saw (failover, restore) also means a quiet window', async () => {
+    const k = key('rollback');
+    const resets: RateLimiterReset[] = [];
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 5, intervalMs: 200, marginMs: 0, onReset: (r) => resets.push(r) });
+    for (let i = 0; i < 3; i++) await limiter.acquire();
+    await redis.hset(`${k}:epoch`, 'seq', 1);
+    await redis.zremrangebyrank(k, 1, -1); // the replica had not seen the last grants
+    resets.length = 0;
+    const t = await redis.time();
+    await limiter.acquire();
+    const newest = (await log(k)).at(-1)!;
+    expect(resets.map((r) => r.reason)).toEqual(['rolled-back']);
+    expect(newest - (Number(t[0]) * 1000 + Number(t[1]) / 1000)).toBeGreaterThanOrEqual(200);
+  });
+
+  it('a process that forgets its session, limiter and store still exits', async () => {
+    const script = fileURLToPath(new URL('./helpers/redis-limiter-exit.ts', import.meta.url));
+    const { stdout } = await run(process.execPath, ['--import', TSX, script, redisUrl, key('exit')], { timeout: 30_000 });
+    expect(stdout).toMatch(/closed after \d+ requests/);
+  }, 40_000);
+});
+
+describeRedis('createRedisRateLimiter across a real Redis restart', () => {
+  async function startRedisOn(port: number): Promise<ChildProcess> {
+    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    while (!output.includes('Ready to accept connections')) {
+      if (child.exitCode !== null) throw new Error(`redis-server exited: ${output}`);
+      await sleep(20);
+    }
+    return child;
+  }
+
+  it('never more than `limit` grants in any window, on the Redis clock and the client clock', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    let server = await startRedisOn(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const redisGrants: number[] = [];
+    const clientGrants: number[] = [];
+    const resets: RateLimiterReset[] = [];
+    const limiter = createRedisRateLimiter({
+      redis: url,
+      key: 'restart',
+      limit: 5,
+      intervalMs: 500,
+      marginMs: 0,
+      redisTimeoutMs: 300,
+      onGrant: (at) => redisGrants.push(at),
+      onReset: (r) => resets.push(r),
+    });
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        try {
+          await limiter.acquire();
+          clientGrants.push(Date.now());
+        } catch (error) {
+          expect(error).toBeInstanceOf(RateLimiterUnavailableError);
+          await sleep(20);
+        }
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+    try {
+      while (clientGrants.length < 12) await sleep(20); // well into the steady state
+      server.kill('SIGKILL');
+      await once(server, 'exit');
+      await sleep(300);
+      server = await startRedisOn(port);
+      const after = clientGrants.length;
+      while (clientGrants.length < after + 10) await sleep(20);
+    } finally {
+      stop = true;
+      await Promise.all(workers);
+      await limiter.close();
+      server.kill('SIGKILL');
+    }
+    expect(resets.map((r) => r.reason)).toEqual(['no-record', 'lost']);
+    expect(maxInAnyWindow(redisGrants, 500)).toBeLessThanOrEqual(5);
+    expect(maxInAnyWindow(clientGrants, 500)).toBeLessThanOrEqual(5);
+  }, 60_000);
+});

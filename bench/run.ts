@@ -12,31 +12,18 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import FakeTimers from '@sinonjs/fake-timers';
 import OpenAI from 'openai';
-import { CodeInterpreterSession, createRateLimiter, DEFAULT_RATE_LIMIT } from '../src/index.js';
+import { CodeInterpreterSession, createRateLimiter } from '../src/index.js';
 import { createSimulator } from '../src/testing/index.js';
-import { startRedis } from '../test/helpers/redis-server.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
 import { costs, poolMemory } from './pool.js';
-import { maxInAnyWindow, median, printTable, report } from './report.js';
+import { median, printTable, report } from './report.js';
+import { serverWindows } from './server-window.js';
 
 const smoke = process.argv.includes('--smoke');
 const run = promisify(execFile);
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const roomyLimiter = () => createRateLimiter({ limit: 100_000, intervalMs: 1000 });
 const csv = new TextEncoder().encode('region,revenue\nNorth,10\nSouth,5\nEast,7\n');
-
-async function throttle(): Promise<void> {
-  // The default limiter's settings scaled to 50 per second (its margin is 0.8% of the window).
-  const limit = 50;
-  const intervalMs = 1000;
-  const total = smoke ? 100 : 500;
-  const limiter = createRateLimiter({ limit, intervalMs, marginMs: (DEFAULT_RATE_LIMIT.marginMs! / DEFAULT_RATE_LIMIT.intervalMs) * intervalMs });
-  const seen: number[] = []; // when each caller resumed: what a request would see
-  await Promise.all(Array.from({ length: total }, () => limiter.acquire().then(() => seen.push(performance.now()))));
-  const ideal = (Math.ceil(total / limit) - 1) * intervalMs;
-  report({ name: 'throttle.max_window_ratio', value: maxInAnyWindow(seen, intervalMs) / limit, unit: 'ratio', goal: '<= 1' });
-  report({ name: 'throttle.utilisation', value: ideal / (Math.max(...seen) - Math.min(...seen)), unit: 'ratio', goal: '>= 0.97' });
-}
 
 async function overhead(): Promise<void> {
   // The server in its own process, as a remote service would be: its work does not share this
@@ -186,31 +173,12 @@ async function keepAlive(): Promise<void> {
   }
 }
 
-async function redis(): Promise<void> {
-  const { url, child } = await startRedis();
-  try {
-    const worker = fileURLToPath(new URL('../test/helpers/redis-limiter-worker.ts', import.meta.url));
-    const perProcess = smoke ? 10 : 50;
-    const key = `bench:${Date.now()}`;
-    const outputs = await Promise.all(
-      Array.from({ length: 4 }, () => run(process.execPath, ['--import', TSX, worker, url, key, '10', '1000', String(perProcess)])),
-    );
-    const merged = outputs.flatMap((o) => JSON.parse(o.stdout) as number[]).sort((a, b) => a - b);
-    const ideal = (Math.ceil(merged.length / 10) - 1) * 1000;
-    report({ name: 'redis.max_window_ratio', value: maxInAnyWindow(merged, 1000) / 10, unit: 'ratio', goal: '<= 1' });
-    report({ name: 'redis.utilisation', value: ideal / (merged.at(-1)! - merged[0]!), unit: 'ratio', goal: '>= 0.9' });
-  } finally {
-    child.kill('SIGTERM');
-  }
-}
-
 const sections: Array<[string, () => Promise<void>]> = [
-  ['throttle', throttle],
+  ['throttle', () => serverWindows(smoke)],
   ['overhead', overhead],
   ['recovery', recovery],
   ['downloads', downloads],
   ['keep-alive', keepAlive],
-  ['redis', redis],
   ['pool', () => poolMemory(smoke)],
   ['cost', costs],
 ];

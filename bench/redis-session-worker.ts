@@ -1,5 +1,5 @@
 // Child process of the bench: one session on a Redis limiter shared with other processes (10 per
-// second, default options), `count` concurrent runs against the simulator at `serverUrl`.
+// second, default options): its container, then `count` concurrent file listings against the simulator at `serverUrl`.
 import OpenAI from 'openai';
 import { CodeInterpreterSession } from '../src/index.js';
 import { createRedisRateLimiter } from '../src/redis/index.js';
@@ -12,6 +12,7 @@ const session = new CodeInterpreterSession({
   rateLimiter,
   keepAlive: false,
 });
-await Promise.all(Array.from({ length: Number(count) }, (_, i) => session.run(`question ${i}`, { newConversation: true })));
+await session.start();
+await Promise.all(Array.from({ length: Number(count) }, () => session.listFiles()));
 await session.close({ deleteContainer: false });
 await rateLimiter.close();

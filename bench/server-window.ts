@@ -16,15 +16,20 @@ const TSX = fileURLToPath(import.meta.resolve('tsx'));
 type Server = Awaited<ReturnType<typeof startSimulatorProcess>>;
 const arrivals = async (server: Server) => ((await server.command({ op: 'requests' })) as Array<{ time: number }>).map((r) => r.time);
 
-/** `runs` concurrent runs spread over `sessions` sessions sharing `limiter`; returns when all are done. */
-async function burst(server: Server, limiter: RateLimiter, sessions: number, runs: number): Promise<void> {
+/**
+ * `calls` concurrent calls spread over `sessions` sessions sharing `limiter`: runs, or file
+ * listings (light for the server, so that its own queue does not stand in for the limiter's work).
+ */
+async function burst(server: Server, limiter: RateLimiter, sessions: number, calls: number, kind: 'run' | 'list'): Promise<void> {
   const client = new OpenAI({ apiKey: 'sk-bench', baseURL: server.url, maxRetries: 0 });
   const all = Array.from({ length: sessions }, () => new CodeInterpreterSession({ client, model: 'gpt-5', rateLimiter: limiter, keepAlive: false }));
-  await Promise.all(Array.from({ length: runs }, (_, i) => all[i % sessions]!.run(`question ${i}`, { newConversation: true })));
+  await Promise.all(
+    Array.from({ length: calls }, (_, i) => (kind === 'run' ? all[i % sessions]!.run(`question ${i}`, { newConversation: true }) : all[i % sessions]!.listFiles())),
+  );
   await Promise.all(all.map((s) => s.close({ deleteContainer: false })));
 }
 
-/** (a) and (c): the default limiter scaled to 50 per second (its 0.8% margin scaled with it), 500 runs. */
+/** (a) and (c): the default limiter scaled to 50 per second (its 0.8% margin scaled with it), 500 file listings in 10 sessions. */
 async function scaledDefault(label: string, total: number): Promise<number[]> {
   const server = await startSimulatorProcess();
   try {
@@ -32,7 +37,7 @@ async function scaledDefault(label: string, total: number): Promise<number[]> {
     const grants: number[] = [];
     const marginMs = (DEFAULT_RATE_LIMIT.marginMs / DEFAULT_RATE_LIMIT.intervalMs) * intervalMs;
     const limiter = createRateLimiter({ limit: 50, intervalMs, marginMs, onGrant: (at) => grants.push(at) });
-    await burst(server, limiter, 10, total);
+    await burst(server, limiter, 10, total, 'list');
     const times = await arrivals(server);
     report({ name: `throttle.server_max_window_ratio.${label}`, value: maxInAnyWindow(times, intervalMs) / 50, unit: 'ratio', goal: '<= 1' });
     report({ name: `throttle.grant_max_window_ratio.${label}`, value: maxInAnyWindow(grants, intervalMs) / 50, unit: 'ratio', goal: '<= 1' });
@@ -68,7 +73,7 @@ export async function serverWindows(smoke: boolean): Promise<void> {
     try {
       for (let round = 0; round < (smoke ? 2 : 5); round++) {
         if (round > 0) await sleep(5_500);
-        await burst(server, createRateLimiter({ limit: 10, intervalMs: 1000 }), 1, 20);
+        await burst(server, createRateLimiter({ limit: 10, intervalMs: 1000 }), 1, 20, 'run');
       }
       const arrived = await arrivals(server);
       report({ name: 'throttle.server_max_window_ratio.no_options', value: maxInAnyWindow(arrived, 1000) / 10, unit: 'ratio', goal: '<= 1' });

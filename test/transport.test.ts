@@ -53,7 +53,7 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 }
 
 describe('createLimitedFetch over Node fetch (undici)', () => {
-  it('stamps the slot when the headers go out, before the server answers', async () => {
+  it('holds the slot unstamped while the request travels, and stamps it when the answer starts', async () => {
     const { limiter, slots } = recordingLimiter();
     const seenAtArrival: string[] = [];
     const base = await serve((req, res) => {
@@ -61,9 +61,25 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
       setTimeout(() => res.end('ok'), 20);
     });
     const response = await createLimitedFetch({ limiter })(`${base}/v1/x?y=1`, { method: 'POST', body: 'hello' });
+    expect(slots[0]!.state).toBe('sent'); // stamped by the time the caller has the answer
     expect(await response.text()).toBe('ok');
-    expect(seenAtArrival).toEqual(['sent']); // stamped on the wire, not when the answer came
-    expect(slots).toEqual([{ state: 'sent', sentCalls: 2 }]); // the later stamp is a no-op by contract
+    expect(seenAtArrival).toEqual(['unsent']); // it arrived while its slot still held its place
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
+  });
+
+  it('stamps `arrivalBoundMs` after the send when the server takes longer to answer', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const seen: string[] = [];
+    const base = await serve((_req, res) => {
+      seen.push(slots[0]!.state);
+      setTimeout(() => {
+        seen.push(slots[0]!.state);
+        res.end('ok');
+      }, 300);
+    });
+    await (await createLimitedFetch({ limiter, arrivalBoundMs: 50 })(`${base}/v1/slow`)).text();
+    expect(seen).toEqual(['unsent', 'sent']);
+    expect(slots[0]!.sentCalls).toBe(2); // the later stamp is a no-op by contract
   });
 
   it('gives the slot back when the connection is refused (nothing reached a server)', async () => {
@@ -153,12 +169,13 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
       res.end('ok');
     });
     await (await createLimitedFetch({ limiter })(new Request(`${base}/v1/r`, { method: 'PUT', body: 'x' }))).text();
-    expect(methods).toEqual(['PUT sent']);
+    expect(methods).toEqual(['PUT unsent']);
+    expect(slots.map((x) => x.state)).toEqual(['sent']);
   });
 });
 
 describe('createLimitedFetch with mocks', () => {
-  it('msw 3 intercepts below undici: the slot is stamped on the (mock) wire, before the handler runs', async () => {
+  it('msw 3 intercepts below undici: the handler sees the slot holding its place, stamped once it answered', async () => {
     const { limiter, slots } = recordingLimiter();
     const atHandler: string[] = [];
     const server = setupServer(http.get('https://api.example.test/v1/x', () => (atHandler.push(slots[0]!.state), HttpResponse.text('ok'))));
@@ -168,7 +185,8 @@ describe('createLimitedFetch with mocks', () => {
     } finally {
       server.close();
     }
-    expect(atHandler).toEqual(['sent']);
+    expect(atHandler).toEqual(['unsent']);
+    expect(slots.map((x) => x.state)).toEqual(['sent']);
   });
 
   it('a fetch that never reaches undici is stamped when it settles, which is after the request arrived', async () => {

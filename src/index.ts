@@ -4,7 +4,8 @@
  */
 export { CodeInterpreterSession, type CloseOptions, type SessionStats } from './session.js';
 export type { SessionOptions } from './options.js';
-export type { ContainerInfo, ContainerOptions, MemoryLimit, NetworkPolicy } from './container/types.js';
+export type { ContainerInfo, ContainerOptions, ContainerSkill, DomainSecret, MemoryLimit, NetworkPolicy } from './container/types.js';
+export type { ListGeneratedFiles } from './files/generated-files.js';
 export type { KeepAliveOptions } from './container/keep-alive.js';
 export type { RetryOptions } from './retry/policy.js';
 export type { SessionEvents, SessionEventName, SessionListener } from './events.js';
@@ -39,7 +40,7 @@ export { StreamInterruptedError, RunFailedError } from './runs/run-recovery.js';
 
 export { createRateLimiter, defaultRateLimiter, DEFAULT_RATE_LIMIT, type SlidingWindowLimiter } from './ratelimit/sliding-window.js';
 export type { RateLimiter, RateLimiterOptions, RateLimitSlot, SlidingWindowOptions } from './ratelimit/types.js';
-export { createLimitedFetch, type LimitedFetchOptions, type ThrottledRequest } from './transport/limited-fetch.js';
+export { createLimitedFetch, type Fetch, type LimitedFetchOptions, type ThrottledRequest } from './transport/limited-fetch.js';
 
 export { SessionPool } from './pool/session-pool.js';
 export {

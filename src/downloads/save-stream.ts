@@ -77,7 +77,13 @@ export async function saveStream(
     transform(chunk: Buffer, _encoding, callback) {
       received += chunk.length;
       if (maxBytes !== undefined && received > maxBytes) return callback(new DownloadTooLargeError(fileId, maxBytes));
-      options.onProgress?.({ bytes: received, totalBytes });
+      try {
+        options.onProgress?.({ bytes: received, totalBytes });
+      } catch (error) {
+        // A throwing listener fails this save like any write error; thrown out of _transform it
+        // would escape the pipeline (an unhandled error on Node 22, and the download left open).
+        return callback(error instanceof Error ? error : new Error(String(error)));
+      }
       callback(null, chunk);
     },
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 
@@ -27,7 +28,7 @@ interface ApiFile {
 export class FileOrphans {
   /** Files this session made and failed to delete. */
   readonly undeleted = new Set<string>();
-  private readonly unconfirmed: Array<{ name: string; bytes: number | undefined; since: number }> = [];
+  private readonly unconfirmed: Array<{ name: string; bytes: number | undefined; since: number; digest: (() => Promise<string>) | undefined }> = [];
   private readonly claimed = new Set<string>();
 
   constructor(
@@ -44,12 +45,17 @@ export class FileOrphans {
    * (the oldest such). The look-up is retried like any request; if it still fails, the upload is
    * remembered for `close()`.
    */
-  async claim(name: string, bytes: number | undefined, since: number): Promise<ApiFile | undefined> {
+  async claim(name: string, bytes: number | undefined, since: number, digest?: () => Promise<string>): Promise<ApiFile | undefined> {
+    if (!digest) {
+      // A one-shot stream: no content to compare, so nothing can be claimed safely. close() reports it.
+      this.unconfirmed.push({ name, bytes, since, digest });
+      return undefined;
+    }
     let found: ApiFile[];
     try {
-      found = await this.lookUp(name, bytes, since);
+      found = await this.lookUp(name, bytes, since, digest);
     } catch {
-      this.unconfirmed.push({ name, bytes, since });
+      this.unconfirmed.push({ name, bytes, since, digest });
       return undefined;
     }
     const mine = found.at(-1);
@@ -77,7 +83,13 @@ export class FileOrphans {
     const left: UnconfirmedFile[] = [];
     for (const entry of this.unconfirmed.splice(0)) {
       try {
-        for (const file of await this.lookUp(entry.name, entry.bytes, entry.since)) this.undeleted.add(file.id);
+        const candidates = await this.lookUp(entry.name, entry.bytes, entry.since, entry.digest);
+        if (entry.digest) {
+          for (const file of candidates) this.undeleted.add(file.id);
+        } else if (candidates.length > 0) {
+          // Without the content to compare, a same-named file may be another session's: reported, never deleted.
+          left.push({ name: entry.name, createdAfter: entry.since, candidateIds: candidates.map((f) => f.id) });
+        }
       } catch (error) {
         errors.push(error);
         left.push({ name: entry.name, createdAfter: entry.since, candidateIds: [] });
@@ -91,10 +103,15 @@ export class FileOrphans {
     return { fileIds: [...this.undeleted], unconfirmed: left, errors };
   }
 
-  /** Matching files, newest first. */
-  private async lookUp(name: string, bytes: number | undefined, since: number): Promise<ApiFile[]> {
+  /**
+   * Matching files, newest first: same name, size and time, not tracked — and, when `digest` is
+   * given, the same content (without it, the unverified candidates). Name, size and time alone are not enough: another session of the same
+   * organization may have uploaded a file of that name and size in the same seconds, and adopting
+   * (or deleting) it would be wrong; so a candidate is claimed only when its bytes hash the same.
+   */
+  private async lookUp(name: string, bytes: number | undefined, since: number, digest?: () => Promise<string>): Promise<ApiFile[]> {
     const page = await this.deps.runner.send('files.list (after a lost upload)', (client) => client.files.list({ purpose: 'user_data', order: 'desc', limit: 100 }));
-    return (page.data as ApiFile[]).filter(
+    const candidates = (page.data as ApiFile[]).filter(
       (f) =>
         f.filename === name &&
         (bytes === undefined || f.bytes === bytes) &&
@@ -102,5 +119,18 @@ export class FileOrphans {
         !this.deps.isKnown(f.id) &&
         !this.claimed.has(f.id),
     );
+    if (!digest || candidates.length === 0) return candidates;
+    const ours = await digest();
+    const same: ApiFile[] = [];
+    for (const file of candidates) {
+      const response = await this.deps.runner.send('files.content (after a lost upload)', (client) => client.files.content(file.id));
+      if (sha256(new Uint8Array(await response.arrayBuffer())) === ours) same.push(file);
+    }
+    return same;
   }
+}
+
+/** The hex SHA-256 of some bytes. */
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }

@@ -5,6 +5,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
 import type { SessionFiles } from './session-files.js';
 import type { ContainerFile, SessionFile } from './types.js';
+import { sha256 } from './orphans.js';
 import { streamingFile, watchEnd } from './upload-source.js';
 
 /** Generated files up to this size are buffered so their upload can be retried; larger ones stream once. */
@@ -53,6 +54,7 @@ export async function persistGeneratedFiles(
         replayable: small,
         make: (client) => buffered ?? streamingFile(client, watchEnd(opened.body as AsyncIterable<Uint8Array>, () => (whole = true)), opened.filename),
         sentWhole: () => whole,
+        ...(buffered && { digest: async () => sha256(new Uint8Array(await buffered.arrayBuffer())) }),
       },
       signal,
     );

@@ -70,7 +70,15 @@ export class SessionFiles {
    */
   async createFile(
     operation: string,
-    body: { filename: string; bytes: number | undefined; replayable: boolean; make: (client: OpenAI) => Uploadable; sentWhole: () => boolean },
+    body: {
+      filename: string;
+      bytes: number | undefined;
+      replayable: boolean;
+      make: (client: OpenAI) => Uploadable;
+      sentWhole: () => boolean;
+      /** The SHA-256 of the content, to recognise this upload's file after a lost answer (replayable bodies only). */
+      digest?: () => Promise<string>;
+    },
     signal: AbortSignal | undefined,
   ): Promise<{ id: string; bytes: number; filename: string }> {
     const since = Math.floor(Date.now() / 1000);
@@ -78,7 +86,7 @@ export class SessionFiles {
       signal,
       replayable: body.replayable,
       detached: { abandoned: async (file) => void (await this.orphans.discard(file.id)), abortable: () => !body.sentWhole() },
-      reconcile: () => this.orphans.claim(body.filename, body.bytes, since),
+      reconcile: () => this.orphans.claim(body.filename, body.bytes, since, body.digest),
     });
   }
 
@@ -105,7 +113,14 @@ export class SessionFiles {
     const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
     const created = await this.createFile(
       'files.create',
-      { filename: prepared.filename, bytes: prepared.bytes, replayable: prepared.replayable, make: (client) => prepared.body(client), sentWhole: () => prepared.sentWhole() },
+      {
+        filename: prepared.filename,
+        bytes: prepared.bytes,
+        replayable: prepared.replayable,
+        make: (client) => prepared.body(client),
+        sentWhole: () => prepared.sentWhole(),
+        ...(prepared.digest && { digest: prepared.digest }),
+      },
       opts.signal,
     );
     runner.stats.uploads++;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -5,6 +6,7 @@ import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import type { Uploadable } from 'openai';
 import { InvalidOptionsError } from '../errors.js';
+import { sha256 } from './orphans.js';
 import type { UploadSource } from './types.js';
 
 /** An upload source made ready to send: a fresh body for each attempt when the source allows it. */
@@ -14,6 +16,8 @@ export interface PreparedUpload {
   bytes: number | undefined;
   /** False for one-shot streams: such an upload gets one attempt. */
   replayable: boolean;
+  /** The SHA-256 of the content (hex), for replayable sources: recognises this upload's file after a lost answer. */
+  digest?: () => Promise<string>;
   /** A body for one attempt, built for `client` (whose copy of `openai` must recognise it). */
   body(client: OpenAI): Uploadable;
   /**
@@ -86,15 +90,34 @@ export async function prepareUpload(source: UploadSource, filename?: string, onP
       const data = onProgress ? counted(createReadStream(source), info.size, onProgress) : createReadStream(source);
       return watchEnd(data as AsyncIterable<Uint8Array>, () => (whole = true));
     };
-    return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open(), name), sentWhole: () => whole };
+    const digest = async () => {
+      const hash = createHash('sha256');
+      for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    };
+    return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open(), name), sentWhole: () => whole, digest };
   }
   if (source instanceof Uint8Array) {
     const name = filename ?? FALLBACK_NAME;
-    return { filename: name, bytes: source.byteLength, replayable: true, body: () => new File([source as Uint8Array<ArrayBuffer>], name), sentWhole: () => true };
+    return {
+      filename: name,
+      bytes: source.byteLength,
+      replayable: true,
+      body: () => new File([source as Uint8Array<ArrayBuffer>], name),
+      sentWhole: () => true,
+      digest: async () => sha256(source),
+    };
   }
   if (source instanceof Blob) {
     const name = filename ?? ((source as File).name || FALLBACK_NAME);
-    return { filename: name, bytes: source.size, replayable: true, body: () => new File([source], name, { type: source.type }), sentWhole: () => true };
+    return {
+      filename: name,
+      bytes: source.size,
+      replayable: true,
+      body: () => new File([source], name, { type: source.type }),
+      sentWhole: () => true,
+      digest: async () => sha256(new Uint8Array(await source.arrayBuffer())),
+    };
   }
   if (source instanceof ReadableStream || isNodeReadable(source)) {
     const name = filename ?? (isNodeReadable(source) && 'path' in source && typeof source.path === 'string' ? basename(source.path) : FALLBACK_NAME);

@@ -1,32 +1,14 @@
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT, SIMULATED_NOTE, main } from '../src/cli/main.js';
+import { EXIT, SIMULATED_NOTE } from '../src/cli/main.js';
 import { formatBytes } from '../src/cli/progress.js';
 import { createSimulator } from '../src/testing/index.js';
+import { cli, withEnv } from './helpers/cli.js';
 
 const SALES = fileURLToPath(new URL('../examples/data/sales.csv', import.meta.url));
-
-/** Runs the CLI in-process and captures what it prints. */
-async function cli(...argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const sink = (write: (s: string) => void) =>
-    Object.assign(
-      new Writable({
-        write(chunk, _encoding, callback) {
-          write(String(chunk));
-          callback();
-        },
-      }),
-      { isTTY: false },
-    ) as unknown as NodeJS.WriteStream;
-  const code = await main(argv, { stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)) });
-  return { code, stdout, stderr };
-}
 
 describe('code-interpreter CLI', () => {
   it('documents every flag in --help', async () => {
@@ -54,19 +36,13 @@ describe('code-interpreter CLI', () => {
   });
 
   it('never answers offline unless asked: without OPENAI_API_KEY it exits 2 and says how to go on', async () => {
-    const saved = process.env.OPENAI_API_KEY;
-    delete process.env.OPENAI_API_KEY;
-    try {
-      const out = await mkdtemp(join(tmpdir(), 'cli-'));
-      const { code, stdout, stderr } = await cli('run', 'units by product', '-f', SALES, '-o', out);
-      expect(code).toBe(EXIT.usage);
-      expect(stdout).toBe('');
-      expect(stderr).toContain('OPENAI_API_KEY is not set');
-      expect(stderr).toContain('--offline');
-      expect(await readdir(out)).toEqual([]);
-    } finally {
-      if (saved !== undefined) process.env.OPENAI_API_KEY = saved;
-    }
+    const out = await mkdtemp(join(tmpdir(), 'cli-'));
+    const { code, stdout, stderr } = await withEnv({ OPENAI_API_KEY: undefined }, () => cli('run', 'units by product', '-f', SALES, '-o', out));
+    expect(code).toBe(EXIT.usage);
+    expect(stdout).toBe('');
+    expect(stderr).toContain('OPENAI_API_KEY is not set');
+    expect(stderr).toContain('--offline');
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('prints one JSON result with --json', async () => {
@@ -92,21 +68,11 @@ describe('code-interpreter CLI', () => {
   });
 
   it('an unreachable API: exit 1, names OPENAI_BASE_URL and --offline, no library option names', async () => {
-    const saved = { key: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL };
-    process.env.OPENAI_API_KEY = 'sk-test-cli';
-    process.env.OPENAI_BASE_URL = 'http://127.0.0.1:1/v1';
-    try {
-      const { code, stderr } = await cli('run', 'hello', '--retries', '1');
-      expect(code).toBe(EXIT.failed);
-      expect(stderr).toMatch(/^error: could not reach the OpenAI API at http:\/\/127\.0\.0\.1:1\/v1 \(OPENAI_BASE_URL\): .*Check the network connection and OPENAI_BASE_URL, or run with --offline/);
-      expect(stderr).not.toContain('..');
-      expect(stderr).not.toContain('retry.');
-    } finally {
-      for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['OPENAI_BASE_URL', saved.url]] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
-    }
+    const { code, stderr } = await withEnv({ OPENAI_API_KEY: 'sk-test-cli', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1' }, () => cli('run', 'hello', '--retries', '1'));
+    expect(code).toBe(EXIT.failed);
+    expect(stderr).toMatch(/^error: could not reach the OpenAI API at http:\/\/127\.0\.0\.1:1\/v1 \(OPENAI_BASE_URL\): .*Check the network connection and OPENAI_BASE_URL, or run with --offline/);
+    expect(stderr).not.toContain('..');
+    expect(stderr).not.toContain('retry.');
   });
 
   it('shows small files in bytes and KiB, large ones in MiB', () => {
@@ -132,20 +98,13 @@ describe('code-interpreter CLI', () => {
   it('exits 1 when the API refuses the run, saying why', async () => {
     const sim = createSimulator();
     const server = await sim.listen();
-    const saved = { key: process.env.OPENAI_API_KEY, url: process.env.OPENAI_BASE_URL };
-    process.env.OPENAI_API_KEY = 'sk-test-cli';
-    process.env.OPENAI_BASE_URL = server.url;
     try {
       sim.fail({ path: '/responses', status: 400, body: { error: { message: 'The model `nope` does not exist.', type: 'invalid_request_error', param: 'model', code: 'model_not_found' } } });
-      const { code, stderr } = await cli('run', 'hello', '--model', 'nope');
+      const { code, stderr } = await withEnv({ OPENAI_API_KEY: 'sk-test-cli', OPENAI_BASE_URL: server.url }, () => cli('run', 'hello', '--model', 'nope'));
       expect(code).toBe(EXIT.failed);
       expect(stderr).toBe('error: 400 The model `nope` does not exist. Choose another model with --model.\n');
       expect([...sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true); // cleaned up
     } finally {
-      for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['OPENAI_BASE_URL', saved.url]] as const) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
       await server.close();
     }
   });

@@ -8,6 +8,7 @@ import type { RunResult } from '../runs/result.js';
 import { cliErrorMessage, UsageError } from './messages.js';
 import { startOfflineServer } from './offline.js';
 import { progressBar } from './progress.js';
+import { msFlag, portFlag, rateLimitFlag, simulateCommand, type SimulateFlags } from './simulate.js';
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIO {
@@ -124,7 +125,7 @@ export function buildProgram(io: CliIO = { stdout: process.stdout, stderr: proce
   let code: number = EXIT.ok;
   const program = new Command()
     .name('code-interpreter')
-    .description("Run a prompt with OpenAI's Code Interpreter: upload files, print the answer, the code and its logs, save the generated files.")
+    .description("Run a prompt with OpenAI's Code Interpreter: upload files, print the answer, the code and its logs, save the generated files; or serve the offline simulator.")
     .version(process.env.npm_package_version ?? '0.1.0')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
@@ -154,6 +155,25 @@ export function buildProgram(io: CliIO = { stdout: process.stdout, stderr: proce
     .action(async (prompt: string, flags: RunFlags) => {
       if (prompt.trim() === '') throw new InvalidArgumentError('the prompt is empty');
       code = await runCommand(prompt, flags, io);
+    });
+
+  program
+    .command('simulate')
+    .description('serve the offline simulator of the API over HTTP, for tests and clients in any language')
+    .option('-p, --port <port>', 'port on 127.0.0.1 (0: any free port)', portFlag, 4010)
+    .option('--azure', "serve Azure OpenAI's shape (for new AzureOpenAI(...))")
+    .option('--latency-ms <ms>', 'delay before every answer', msFlag)
+    .option('--expire-after-idle-ms <ms>', 'containers expire after this much inactivity (default 20 minutes)', msFlag)
+    .option('--rate-limit <requests/ms>', 'answer 429 over this rate, e.g. 100/60000', rateLimitFlag)
+    .option('--log', 'print each request as it is answered (time, method, path, status)')
+    .addHelpText(
+      'after',
+      '\nOn SIGINT/SIGTERM it stops and prints the containers still running and the Files API files not deleted.\n\nExamples:\n' +
+        '  code-interpreter simulate --port 4010\n' +
+        '  OPENAI_BASE_URL=http://127.0.0.1:4010/v1 OPENAI_API_KEY=test python my_script.py\n',
+    )
+    .action(async (flags: SimulateFlags) => {
+      await simulateCommand(flags, io.stdout);
     });
 
   return { program, result: () => code };

@@ -89,4 +89,22 @@ describe.each(modes)('simulator in Azure mode over %s', (_name, make) => {
     const f = await h.client.containers.files.create(c.id, { file: await toFile(Buffer.from('x'), 'x.txt') });
     for (let i = 0; i < 3; i++) expect((await failure(h.client.containers.files.content.retrieve(f.id, { container_id: c.id }))).status).toBe(500);
   });
+
+  it('containers are region-local: an id this resource never made is "Container not found", on container calls and in a run', async () => {
+    h = await make({ azure: true });
+    const elsewhere = 'cntr_0123456789abcdef0123456789abcdef0123456789abcdef';
+    for (const call of [
+      h.client.containers.files.list(elsewhere),
+      h.client.containers.delete(elsewhere),
+      h.client.responses.create({ model: 'gpt-5', input: 'x', tools: [{ type: 'code_interpreter', container: elsewhere }] }),
+    ]) {
+      const error = await failure(call);
+      expect([error.status, error.error]).toEqual([404, { message: 'Container not found', type: 'invalid_request_error', param: null, code: null }]);
+    }
+    // Retrieve is refused before the id is looked at; a deleted container of this resource is the API's usual 404.
+    expect((await failure(h.client.containers.retrieve(elsewhere))).error).toMatchObject({ message: AZURE_RETRIEVE_REFUSAL });
+    const c = await h.client.containers.create({ name: 'here' });
+    await h.client.containers.delete(c.id);
+    expect((await failure(h.client.containers.files.list(c.id))).message).toMatch(/No container found with id/);
+  });
 });

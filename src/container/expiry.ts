@@ -13,6 +13,7 @@ export type ExpirySignal =
 export type CallKind = 'container' | 'container-file' | 'response' | 'other';
 
 const EXPIRED_MESSAGE = /container is expired|container .* (has )?expired/i;
+const CONTAINER_NOT_FOUND = /\bcontainer not found\b/i;
 const STALE_CHAIN_MESSAGE = /^(400 )?Expected container_id/i;
 
 /**
@@ -30,6 +31,9 @@ export function expirySignal(error: unknown, kind: CallKind, containerId: string
     if (kind === 'container') return 'expired';
     if (kind === 'container-file') return 'ask-container';
     if (kind === 'response' && message.includes(containerId)) return 'expired';
+    // Azure OpenAI answers `404 Container not found` (no id) for a container it does not hold,
+    // e.g. one of another region: look at the container before calling it gone.
+    if (kind === 'response' && CONTAINER_NOT_FOUND.test(message)) return 'ask-container';
   }
   return undefined;
 }

@@ -5,8 +5,9 @@
  * header (or `Authorization: Bearer` with an Entra ID token provider). The v1 surface
  * (`{endpoint}/openai/v1/…`, used with a plain `OpenAI` client) needs no `api-version`. And what
  * users report of the service: `containers.retrieve` refused ("OperationId get-container not
- * supported for CheckAccess"), container ids and names of at most 64 characters, and (opt-in) a
- * persistent 500 on container file content.
+ * supported for CheckAccess"), container ids and names of at most 64 characters, containers that
+ * are region-local (an id this resource never made answers `404 Container not found`, as one made
+ * through another region's deployment does), and (opt-in) a persistent 500 on container file content.
  */
 import { errorResponse } from './api-error.js';
 import { isObject } from './util.js';
@@ -57,11 +58,28 @@ export function azureGate(options: AzureSimulatorOptions, url: URL, headers: Hea
   return { path };
 }
 
-/** Azure's own answers for an API request that passed the gate, or undefined to serve it normally. */
-export function azureOverride(options: AzureSimulatorOptions, method: string, path: string, json: unknown): Response | undefined {
+/**
+ * Azure's own answers for an API request that passed the gate, or undefined to serve it normally.
+ * `madeHere` says whether this simulator (this resource, this region) ever made a container id.
+ */
+export function azureOverride(
+  options: AzureSimulatorOptions,
+  method: string,
+  path: string,
+  json: unknown,
+  madeHere: (containerId: string) => boolean,
+): Response | undefined {
   const refuse = options.refuseContainerRetrieve ?? true;
   if (refuse !== false && method === 'GET' && /^\/containers\/[^/]+$/.test(path)) {
     return errorResponse(typeof refuse === 'object' ? refuse.status : 400, AZURE_RETRIEVE_REFUSAL, { code: 'OperationNotSupported' });
+  }
+  // Region-local, checked after the operation (retrieve is refused whatever the id): a container
+  // another resource made is unknown here, whatever the call.
+  const foreign = /^\/containers\/([^/]+)/.exec(path)?.[1];
+  if (foreign !== undefined && !madeHere(decodeURIComponent(foreign))) return containerNotFound();
+  if (method === 'POST' && path === '/responses' && isObject(json) && Array.isArray(json.tools)) {
+    const named = json.tools.find((t) => isObject(t) && typeof t.container === 'string' && t.container.length <= AZURE_MAX_ID_LENGTH && !madeHere(t.container));
+    if (named) return containerNotFound();
   }
   if (options.failFileContent && method === 'GET' && /^\/containers\/[^/]+\/files\/[^/]+\/content$/.test(path)) {
     return errorResponse(500, 'The server had an error while processing your request. Sorry about that!');
@@ -75,6 +93,9 @@ export function azureOverride(options: AzureSimulatorOptions, method: string, pa
   }
   return undefined;
 }
+
+/** What users report for a container id used through another region's deployment (BerriAI/litellm #30781). */
+const containerNotFound = () => errorResponse(404, 'Container not found');
 
 const tooLong = (param: string, value: string) =>
   errorResponse(

@@ -160,7 +160,7 @@ export class Simulator {
   #route(ctx: RouteContext): Response | Promise<Response> {
     const { request, record } = ctx;
     if (this.#azure) {
-      const azure = azureOverride(this.#azure, request.method, record.path, ctx.json);
+      const azure = azureOverride(this.#azure, request.method, record.path, ctx.json, (id) => this.containers.has(id));
       if (azure) return azure;
     } else if (!request.headers.get('authorization')) {
       return errorResponse(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");

@@ -7,13 +7,17 @@ import OpenAI from 'openai';
 import { CodeInterpreterSession, createRateLimiter, type RunResult } from '../src/index.js';
 import type { FaultSpec } from '../src/testing/index.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
+import { abortCloseRound } from './chaos-abort-round.js';
 import { maxInAnyWindow } from './report.js';
 
 const smoke = process.argv.includes('--smoke');
 const SESSIONS = smoke ? 4 : 20;
 const RUNS = smoke ? 3 : 10;
 const ORG_LIMIT = { limit: 40, intervalMs: 1000 };
-const DEADLINE_MS = smoke ? 60_000 : 240_000;
+const DEADLINE_MS = smoke ? 90_000 : 300_000;
+// The abort/close round: sessions whose callers abort and close() them mid-flight.
+const ABORT_SESSIONS = smoke ? 8 : 30;
+const ABORT_CALLS = smoke ? 12 : 20;
 
 // The simulator runs in its own process, as the real service would: its work does not delay the
 // clients' requests in a shared event loop, and arrival times are its own.
@@ -48,6 +52,8 @@ const recreatedFrom = new Map<string, number>();
 const noticed = new Set<string>();
 const sessions: CodeInterpreterSession[] = [];
 let done = false;
+const liveFiles = async () => ((await server.command({ op: 'files' })) as Array<{ deleted: boolean }>).filter((f) => !f.deleted).length;
+const runningContainers = async () => (await server.command({ op: 'running' })) as number;
 
 async function checkDownloads(session: CodeInterpreterSession, result: RunResult, n: number): Promise<void> {
   for (const file of result.files) {
@@ -144,9 +150,27 @@ await injector;
 await server.command({ op: 'clearFaults' });
 await Promise.all(sessions.map((s) => s.close()));
 const requests = await sim.requests();
-const orphanedContainers = (await server.command({ op: 'running' })) as number;
+const orphanedContainers = await runningContainers();
 // Files API files the sessions made that close() did not delete (the run attaches none of its own).
-const orphanedFiles = ((await server.command({ op: 'files' })) as Array<{ deleted: boolean }>).filter((f) => !f.deleted).length;
+const orphanedFiles = await liveFiles();
+
+// The abort/close round, with the injector failing requests and expiring containers again.
+done = false;
+const abortInjector = chaos();
+const abortRound = await abortCloseRound({ client, limiter, sessions: ABORT_SESSIONS, callsPerSession: ABORT_CALLS, failures, expirable: idle });
+done = true;
+await abortInjector;
+await server.command({ op: 'clearFaults' });
+// Every close() resolved: nothing may be sent any more, and nothing made may be left (the
+// simulator's own state, minus what the first round had left).
+const sentAtClose = (await sim.requests()).length;
+await sleep(500);
+const abortSummary = {
+  ...abortRound,
+  orphanedContainers: (await runningContainers()) - orphanedContainers,
+  orphanedFiles: (await liveFiles()) - orphanedFiles,
+  requestsAfterClose: (await sim.requests()).length - sentAtClose,
+};
 await server.stop();
 
 const admitted = requests.filter((r) => r.rejectedBy !== 'rate-limit');
@@ -172,6 +196,7 @@ const summary = {
   sentThroughLimiter: sessions.reduce((sum, s) => sum + s.stats.requests, 0),
   grantsMaxWindowRatio: Number((maxInAnyWindow(grants, ORG_LIMIT.intervalMs) / ORG_LIMIT.limit).toFixed(3)),
   arrivalsMaxWindowRatio: Number((maxInAnyWindow(requests.map((r) => r.time), ORG_LIMIT.intervalMs) / ORG_LIMIT.limit).toFixed(3)),
+  abortRound: abortSummary,
   seconds: Number(((Date.now() - started) / 1000).toFixed(1)),
 };
 for (const failure of failures.slice(0, 20)) console.error(`chaos: ${failure}`);
@@ -184,5 +209,14 @@ const ok =
   summary.maxRecreationsOfOneContainer <= 1 &&
   summary.maxWindowRatio <= 1 &&
   orgRejections === 0 &&
-  completed === SESSIONS * RUNS;
+  completed === SESSIONS * RUNS &&
+  abortSummary.unexpectedFailures === 0 &&
+  abortSummary.orphanedContainers === 0 &&
+  abortSummary.orphanedFiles === 0 &&
+  abortSummary.storeWrittenAfterClose === 0 &&
+  abortSummary.requestsAfterClose === 0 &&
+  // The round must have exercised what it is for.
+  abortSummary.abortedByCaller > 0 &&
+  abortSummary.closedByClose > 0 &&
+  abortSummary.closesMidFlight > 0;
 process.exit(ok ? 0 : 1);

@@ -35,6 +35,8 @@ export class ContainerLifecycle {
   private info: ContainerInfo | undefined;
   /** Files known to be in each container this process made or attached to (by Files API id). */
   private readonly filesIn = new Map<string, Set<string>>();
+  /** The work of {@link establish} in flight (a create sent, its recording in the store). */
+  private readonly establishing = new Set<Promise<unknown>>();
   /** Set by the session's close(): no container may be made after it. */
   private closed = false;
   /** Containers made by lost creates, and ones that could not be deleted: close() sweeps them. */
@@ -116,9 +118,11 @@ export class ContainerLifecycle {
 
   /** Waits for a creation or re-creation in flight (its outcome is the caller's business, not ours). */
   async settle(): Promise<void> {
-    while (this.bringingUp || this.recovering) {
+    while (this.bringingUp || this.recovering || this.establishing.size > 0) {
       await this.bringingUp?.promise.catch(() => {});
       await this.recovering?.task.promise.catch(() => {});
+      // The work under the store's lock goes on after the wait for the lock gave up (an abort, close()).
+      await Promise.allSettled([...this.establishing]);
     }
   }
 
@@ -315,7 +319,7 @@ export class ContainerLifecycle {
     const { state } = this.deps;
     return state.withLock(
       'container',
-      async () => {
+      () => this.whileEstablishing(async () => {
         for (let round = 0; ; round++) {
           await state.reload(signal);
           const current = state.current.containerId;
@@ -347,9 +351,20 @@ export class ContainerLifecycle {
           if (round >= 2) throw new ContainerExpiredError(current ?? info.id, 'Other processes kept replacing the container; try again.');
           replacing = current;
         }
-      },
+      }),
       signal,
     );
+  }
+
+  /** Runs `work`, which {@link settle} waits for even when every caller stopped waiting. */
+  private whileEstablishing<T>(work: () => Promise<T>): Promise<T> {
+    const running = work();
+    this.establishing.add(running);
+    void running.then(
+      () => this.establishing.delete(running),
+      () => this.establishing.delete(running),
+    );
+    return running;
   }
 
   /** The container to record: the one named in `container.id` when first asked and alive, else a new one. */

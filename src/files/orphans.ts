@@ -63,6 +63,11 @@ export class FileOrphans {
     return mine;
   }
 
+  /** A file the session made that the manifest may not name: `close()` deletes it (see {@link sweep}). */
+  deleteAtClose(id: string): void {
+    this.undeleted.add(id);
+  }
+
   /** Deletes a Files API file the session made and no longer needs; a failure is remembered for the report. */
   async discard(id: string): Promise<unknown> {
     try {

@@ -96,15 +96,25 @@ export class SessionFiles {
 
   async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
     const file = await this.create(source, opts);
-    try {
-      await this.track(file, opts.signal);
-    } catch (error) {
-      // Closed by another process meanwhile: its close() could not know this file, so delete it here.
-      if (error instanceof SessionClosedError) await this.deleteUntracked(file.fileId);
-      throw error;
-    }
+    await this.keepingOwned(file, () => this.track(file, opts.signal));
     this.deps.events.emit('file.uploaded', { file });
     return file;
+  }
+
+  /**
+   * Runs `record`, which puts `file` (made by the session) in the manifest, so that the file is
+   * never lost when it fails: closed by another process meanwhile (its close() could not know the
+   * file), it is deleted here; aborted, or the store failed, before the manifest here names it (the
+   * store may have it or not, so a later container may still get it), `close()` deletes it.
+   */
+  private async keepingOwned(file: SessionFile, record: () => Promise<void>): Promise<void> {
+    try {
+      await record();
+    } catch (error) {
+      if (error instanceof SessionClosedError) await this.deleteUntracked(file.fileId);
+      else if (!this.tracked.some((f) => f.fileId === file.fileId)) this.orphans.deleteAtClose(file.fileId);
+      throw error;
+    }
   }
 
   /** Sends a file to the Files API (owned by the session) without tracking or attaching it. */
@@ -217,7 +227,7 @@ export class SessionFiles {
 
   /** Adds a file that is already in `containerId` to the manifest, without attaching it again. */
   async trackOnly(file: SessionFile, containerId: string, signal?: AbortSignal): Promise<void> {
-    await this.deps.state.update({ type: 'putFile', file }, signal);
+    await this.keepingOwned(file, async () => void (await this.deps.state.update({ type: 'putFile', file }, signal)));
     this.deps.lifecycle.noteFile(containerId, file.fileId);
   }
 

@@ -37,6 +37,8 @@ export class InFlightCalls {
       throw error;
     }
     if (this.closed) throw new SessionClosedError(method, { inFlight: true });
+    // A caller that aborted before the call settled gets its abort, as from any abortable API.
+    if (caller?.aborted) throw caller.reason;
     return value;
   }
 

@@ -91,6 +91,11 @@ export const UploadOptionsSchema = z.strictObject({
 
 export const SignalOptionsSchema = z.strictObject({ signal: signal.optional() });
 
+export const CloseOptionsSchema = z.strictObject({
+  deleteContainer: z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }).optional(),
+  deleteFiles: z.boolean({ error: (issue) => `expected true or false, got ${describeValue(issue.input)}` }).optional(),
+});
+
 export const DownloadOptionsSchema = z.strictObject({ maxBytes: maxBytes.optional(), signal: signal.optional() });
 
 export const SaveOptionsSchema = z.strictObject({

@@ -27,6 +27,7 @@ import { persistGeneratedFiles } from './files/persist-generated.js';
 import { SessionFiles, type UploadOptions } from './files/session-files.js';
 import type { ContainerFile, SessionFile, UploadSource } from './files/types.js';
 import {
+  CloseOptionsSchema,
   DownloadOptionsSchema,
   RunOptionsSchema,
   SaveAllOptionsSchema,
@@ -414,10 +415,17 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * deletes the container and the Files API copies the session made (unless told not to). When
    * it cannot delete everything it rejects with `SessionCleanupError`, which lists what was left.
    * Idempotent (a second call returns the same outcome); every other method rejects afterwards
-   * with `SessionClosedError`.
+   * with `SessionClosedError`. Options are validated first: a bad option rejects with
+   * `InvalidOptionsError` naming it, and the session stays open.
    */
   close(opts: CloseOptions = {}): Promise<void> {
-    this.closing ??= this.shutdown(opts).catch((error: unknown) => {
+    let options: CloseOptions;
+    try {
+      options = validateCallOptions('close', CloseOptionsSchema, opts); // bad options close nothing
+    } catch (error) {
+      return Promise.reject(this.publicError('close', error, undefined, false));
+    }
+    this.closing ??= this.shutdown(options).catch((error: unknown) => {
       throw toLibraryError(error, { operation: 'close()', scrubber: this.runner.scrubber });
     });
     return this.closing;

@@ -60,6 +60,10 @@ const cases: Array<[string, Call, RegExp]> = [
   ["saveAll dir ''", (s) => s.saveAll(result, ''), /^saveAll\(\): `dir`/],
   ['saveAll(null)', (s) => s.saveAll(null as never, 'out'), /^saveAll\(\): `result`: expected a run result/],
   ['start signal', (s) => s.start({ signal: 'x' as never }), /^start\(\): `signal`/],
+  ['close deleteContainer "no"', (s) => s.close({ deleteContainer: 'no' as never }), /^close\(\): `deleteContainer`: expected true or false, got "no"$/],
+  ['close deleteFiles 0', (s) => s.close({ deleteFiles: 0 as never }), /^close\(\): `deleteFiles`: expected true or false, got 0$/],
+  ['close deletFiles', (s) => s.close({ deletFiles: false } as never), /^close\(\): unknown option 'deletFiles'$/],
+  ['close(null)', (s) => s.close(null as never), /^close\(\): `options`: expected an options object, got null$/],
   ['listFiles extra', (s) => s.listFiles({ limit: 5 } as never), /^listFiles\(\): unknown option 'limit'$/],
 ];
 
@@ -75,6 +79,19 @@ describe('bad input to any method gets a typed error naming what to change, and 
     expect((error as Error).message).toMatch(message);
     expect(h.sim.requests).toEqual([]); // asserted on the server's own log
     await session.close();
+  });
+
+  it('close() with a bad option closes nothing: the session stays open and usable, and a valid close() then cleans up', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    await session.run('hello');
+    await expect(session.close({ deleteContainer: 'yes' as never })).rejects.toBeInstanceOf(InvalidOptionsError);
+    expect(session.closed).toBe(false);
+    expect([...h.sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(1); // nothing deleted
+    await session.run('still open');
+    await session.close({ deleteContainer: true });
+    expect(session.closed).toBe(true);
+    expect([...h.sim.containers.values()].filter((c) => c.status === 'running')).toEqual([]);
   });
 
   it('hostile input: a refusal sends nothing, and anything else that fails is still a CodeInterpreterError', async () => {

@@ -1,10 +1,12 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CodeInterpreterSession, InvalidOptionsError, PoolFullError, SessionPool, createRateLimiter, type SessionPoolEvents, type SessionPoolOptions } from '../src/index.js';
-import { createSimulator } from '../src/testing/index.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
+import { startSimulatorProcess } from './helpers/sim-process.js';
 import { withMsw } from './helpers/sim.js';
 
 const run = promisify(execFile);
@@ -206,20 +208,51 @@ describe('SessionPool memory', () => {
 });
 
 describeRedis('SessionPool with a RedisSessionStore', () => {
-  it('two processes map a key to one session and one container', async () => {
-    const sim = createSimulator();
-    const server = await sim.listen();
+  it('two processes started together map a key to one session and one container', async () => {
+    // Real processes: the simulator in its own (answers 200 ms late, so the workers' calls overlap
+    // at the server), two pool processes on one real redis-server, released at the same instant.
+    const sim = await startSimulatorProcess({ latencyMs: 200 });
     const worker = fileURLToPath(new URL('./helpers/pool-worker.ts', import.meta.url));
     const prefix = `test:pool:${Math.random().toString(36).slice(2)}:`;
-    const runWorker = () => run(process.execPath, ['--import', TSX, worker, server.url, redisUrl, prefix]).then((o) => JSON.parse(o.stdout) as { containerId: string; sessionId: string });
-    const one = await runWorker();
-    expect(one.sessionId).toBe('alice');
-    // Two more processes at once: both continue the same session and container.
-    const [two, three] = await Promise.all([runWorker(), runWorker()]);
-    expect(two.containerId).toBe(one.containerId);
-    expect(three.containerId).toBe(one.containerId);
-    expect(sim.requestsTo('/containers', 'POST')).toHaveLength(1);
-    expect(sim.containers.get(one.containerId)!.status).toBe('running'); // detached, not deleted
-    await server.close();
+    const names = ['one', 'two'];
+    const children = names.map((name) => spawn(process.execPath, ['--import', TSX, worker, sim.url, redisUrl, prefix, name], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    try {
+      const lines = children.map((child) => {
+        const queue: string[] = [];
+        const waiting: Array<(line: string) => void> = [];
+        createInterface({ input: child.stdout! }).on('line', (line) => (waiting.length ? waiting.shift()!(line) : queue.push(line)));
+        const exited = once(child, 'exit').then(([code]) => {
+          throw new Error(`worker exited with ${String(code)} before it reported`);
+        });
+        return () => Promise.race([queue.length ? Promise.resolve(queue.shift()!) : new Promise<string>((resolve) => waiting.push(resolve)), exited]);
+      });
+      expect(await Promise.all(lines.map((next) => next()))).toEqual(['ready', 'ready']);
+      for (const child of children) child.stdin!.write('go\n'); // both start now
+      const results = (await Promise.all(lines.map((next) => next()))).map((line) => JSON.parse(line) as { containerId: string; sessionId: string; created: number; sessions: number });
+      expect(await Promise.all(children.map((child) => (child.exitCode !== null ? child.exitCode : once(child, 'exit').then(([code]) => code))))).toEqual([0, 0]);
+
+      // One session: the same id in both processes, each process holding one pooled session for the key.
+      expect(results.map((r) => [r.sessionId, r.created, r.sessions])).toEqual([['alice', 1, 1], ['alice', 1, 1]]);
+      // One container, made once, which both runs used and which holds both processes' uploads.
+      const { containerId } = results[0]!;
+      expect(results[1]!.containerId).toBe(containerId);
+      const log = (await sim.command({ op: 'requests' })) as Array<{ method: string; path: string; status: number; time: number; client?: string; container?: string }>;
+      expect(log.filter((r) => r.method === 'POST' && r.path === '/containers').map((r) => r.status)).toEqual([200]);
+      const runs = log.filter((r) => r.method === 'POST' && r.path === '/responses');
+      expect(runs.map((r) => [r.status, r.container])).toEqual([[200, containerId], [200, containerId]]);
+      expect(runs.map((r) => r.client).sort()).toEqual(names);
+      const files = (await sim.command({ op: 'containerFiles', containerId })) as Array<{ path: string }>;
+      expect(names.every((name) => files.some((f) => f.path.endsWith(`${name}.csv`)))).toBe(true);
+      expect(await sim.command({ op: 'status', containerId })).toBe('running'); // detached, not deleted
+
+      // Together, as the server saw it: each worker's first request arrived before the other's last.
+      expect(log.every((r) => names.includes(r.client!))).toBe(true);
+      const span = (name: string) => log.filter((r) => r.client === name).map((r) => r.time);
+      const [a, b] = names.map(span) as [number[], number[]];
+      expect(Math.max(a[0]!, b[0]!)).toBeLessThan(Math.min(a.at(-1)!, b.at(-1)!));
+    } finally {
+      for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+      await sim.stop();
+    }
   }, 60_000);
 });

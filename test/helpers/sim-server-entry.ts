@@ -6,6 +6,9 @@ const sim = createSimulator(JSON.parse(process.argv[2] ?? '{}'));
 const server = await sim.listen();
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);
 
+const toolContainer = (body: unknown) =>
+  (body as { tools?: Array<{ type?: string; container?: unknown }> } | undefined)?.tools?.find((t) => t.type === 'code_interpreter')?.container;
+
 createInterface({ input: process.stdin }).on('line', (line) => {
   const cmd = JSON.parse(line) as { op: string; containerId?: string; name?: string; size?: number; fault?: FaultSpec };
   let reply: unknown;
@@ -13,7 +16,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (cmd.op === 'containerFiles') reply = [...sim.containers.get(cmd.containerId!)!.files.values()].map((f) => ({ path: f.path, size: f.content.size }));
   else if (cmd.op === 'addGenerated') reply = sim.addContainerFile(cmd.containerId!, { name: cmd.name!, content: generatedContent(cmd.size!) }).id;
   else if (cmd.op === 'expire') reply = sim.expire(cmd.containerId!);
-  else if (cmd.op === 'requests') reply = sim.requests.map((r) => ({ method: r.method, path: r.path, status: r.status, time: r.time, rejectedBy: r.rejectedBy }));
+  else if (cmd.op === 'requests') {
+    // `client`: the sender's `x-client` header; `container`: the code_interpreter container a response named.
+    reply = sim.requests.map((r) => ({ method: r.method, path: r.path, status: r.status, time: r.time, rejectedBy: r.rejectedBy, client: r.headers['x-client'], container: toolContainer(r.body) }));
+  }
   else if (cmd.op === 'running') reply = [...sim.containers.values()].filter((c) => c.status === 'running').length;
   else if (cmd.op === 'status') reply = sim.containers.get(cmd.containerId!)?.status ?? null;
   else if (cmd.op === 'fileText') {

@@ -16,8 +16,8 @@ if (process.argv.includes('--offline')) {
   process.exit(2);
 }
 const { app, close } = createApp({ client, model: process.env.OPENAI_MODEL ?? 'gpt-5' });
-const port = Number(process.env.PORT ?? 3000);
-const server = app.listen(port, '127.0.0.1', () => {
+const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+  const { port } = server.address() as import('node:net').AddressInfo; // PORT=0: a free port
   console.log(`listening on http://127.0.0.1:${port}`);
   console.log(`try: curl -H 'x-user-id: alice' -F prompt='Total revenue by region' -F file=@examples/data/sales.csv http://127.0.0.1:${port}/analyze`);
 });

@@ -60,7 +60,7 @@ export class SecretScrubber {
    * error's `error` body, `code`, `param` and `headers`). Strings are returned scrubbed.
    */
   value<T>(value: T): T {
-    return this.walk(value, new WeakSet()) as T;
+    return this.walk(value, new Set()) as T;
   }
 
   /** Same as {@link value}, for errors (typed for `throw scrubber.error(e)`). */
@@ -68,11 +68,27 @@ export class SecretScrubber {
     return this.value(error);
   }
 
-  private walk(value: unknown, seen: WeakSet<object>): unknown {
+  private walk(value: unknown, seen: Set<object>): unknown {
     if (typeof value === 'string') return this.text(value);
     if (typeof value !== 'object' || value === null) return value;
     if (seen.has(value)) return value;
     seen.add(value);
+    // Plain data first (results and event payloads are mostly that): no class checks to run.
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const current: unknown = value[i];
+        if (typeof current === 'object' ? current !== null : typeof current === 'string') {
+          const scrubbed = this.walk(current, seen);
+          if (scrubbed !== current) value[i] = scrubbed;
+        }
+      }
+      return value;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      this.walkOwn(value, seen);
+      return value;
+    }
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Blob) return value; // file contents are the caller's data
     if (typeof ReadableStream !== 'undefined' && value instanceof ReadableStream) return value;
     if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) return value;
@@ -80,47 +96,51 @@ export class SecretScrubber {
       scrubHeaders(value, (text) => this.text(text));
       return value;
     }
-    if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) value[i] = this.walk(value[i], seen);
-      return value;
-    }
     if (value instanceof Map) {
       for (const [key, entry] of value) value.set(key, SECRET_HEADERS.has(String(key).toLowerCase()) ? REDACTED : this.walk(entry, seen));
       return value;
     }
-    if (value instanceof Set) return value;
-    if (!isPlainOrError(value)) return value; // class instances we do not know (clients, streams): left alone
-    if (value instanceof Error) {
-      // `stack` is an accessor on V8 errors, and `message` may live on the prototype: read and set them.
-      for (const key of ['message', 'stack'] as const) {
-        const current = value[key];
-        if (typeof current !== 'string') continue;
-        const clean = this.text(current);
-        if (clean === current) continue;
-        try {
-          Object.defineProperty(value, key, { value: clean, configurable: true, writable: true, enumerable: false });
-        } catch {
-          // a frozen error
-        }
-      }
-      if ('cause' in value && !Object.prototype.hasOwnProperty.call(value, 'cause')) this.walk(value.cause, seen);
-    }
-    for (const key of Reflect.ownKeys(value)) {
-      if (value instanceof Error && (key === 'message' || key === 'stack')) continue;
-      const descriptor = Object.getOwnPropertyDescriptor(value, key);
-      if (!descriptor || !('value' in descriptor)) continue;
-      const current = descriptor.value;
-      const scrubbed =
-        typeof key === 'string' && SECRET_HEADERS.has(key.toLowerCase()) && typeof current === 'string' ? REDACTED : this.walk(current, seen);
-      if (scrubbed === current) continue;
+    if (!(value instanceof Error)) return value; // class instances we do not know (clients, streams, sets): left alone
+    // `stack` is an accessor on V8 errors, and `message` may live on the prototype: read and set them.
+    for (const key of ['message', 'stack'] as const) {
+      const current = value[key];
+      if (typeof current !== 'string') continue;
+      const clean = this.text(current);
+      if (clean === current) continue;
       try {
-        if (descriptor.writable) (value as Record<string | symbol, unknown>)[key] = scrubbed;
-        else Object.defineProperty(value, key, { value: scrubbed, configurable: true, writable: true, enumerable: descriptor.enumerable ?? false });
+        Object.defineProperty(value, key, { value: clean, configurable: true, writable: true, enumerable: false });
       } catch {
-        // a frozen object: nothing we can do in place
+        // a frozen error
       }
     }
+    if ('cause' in value && !Object.prototype.hasOwnProperty.call(value, 'cause')) this.walk(value.cause, seen);
+    this.walkOwn(value, seen, true);
     return value;
+  }
+
+  /** Every own data property of a plain object or an error (not `message`/`stack` of an error, done above). */
+  private walkOwn(value: object, seen: Set<object>, error = false): void {
+    // Names, then symbols: the order of `Reflect.ownKeys`, at a third of its cost on V8.
+    for (const key of Object.getOwnPropertyNames(value)) {
+      if (error && (key === 'message' || key === 'stack')) continue;
+      this.walkProperty(value, key, seen);
+    }
+    for (const key of Object.getOwnPropertySymbols(value)) this.walkProperty(value, key, seen);
+  }
+
+  private walkProperty(value: object, key: string | symbol, seen: Set<object>): void {
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (!descriptor || !('value' in descriptor)) return; // an accessor is not called
+    const current: unknown = descriptor.value;
+    if (typeof current === 'object' ? current === null : typeof current !== 'string') return; // nothing to scrub in numbers, booleans…
+    const scrubbed = typeof key === 'string' && typeof current === 'string' && SECRET_HEADERS.has(key.toLowerCase()) ? REDACTED : this.walk(current, seen);
+    if (scrubbed === current) return;
+    try {
+      if (descriptor.writable) (value as Record<string | symbol, unknown>)[key] = scrubbed;
+      else Object.defineProperty(value, key, { value: scrubbed, configurable: true, writable: true, enumerable: descriptor.enumerable ?? false });
+    } catch {
+      // a frozen object: nothing we can do in place
+    }
   }
 }
 
@@ -141,12 +161,6 @@ function scrubHeaders(headers: Headers, text: (s: string) => string): void {
       // immutable headers (a Response's): cannot happen for the SDK's error headers
     }
   }
-}
-
-function isPlainOrError(value: object): boolean {
-  if (value instanceof Error) return true;
-  const proto = Object.getPrototypeOf(value);
-  return proto === null || proto === Object.prototype;
 }
 
 /** Scrubs only what looks like a key (no registered secrets): for text made before any client exists. */

@@ -7,6 +7,27 @@ import { storeContract } from './helpers/store-contract.js';
 describe('MemorySessionStore', () => {
   storeContract(() => new MemorySessionStore({ tombstoneTtlMs: 100 }), { tombstoneTtlMs: 100 });
 
+  it('answers copies: changing what load() or update() returned, at any depth, changes nothing in the store', async () => {
+    const store = new MemorySessionStore();
+    const file = { fileId: 'file-1', filename: 'a.csv', bytes: 3, origin: 'upload' as const, owned: true };
+    await store.update('s', { type: 'putFile', file });
+    const { state } = await store.update('s', { type: 'recordTurn', entries: [{ role: 'user', text: 'hi' }], limit: 10, reset: false, previousResponseId: 'resp_1', chainContainerId: 'cntr_1' });
+    const loaded = (await store.load('s'))!;
+    for (const copy of [state, loaded]) {
+      copy.files[0]!.filename = 'changed.csv';
+      copy.files.push({ ...file, fileId: 'file-2' });
+      copy.conversation.transcript[0]!.text = 'changed';
+      copy.conversation.transcript.push({ role: 'assistant', text: 'extra' });
+      copy.conversation.previousResponseId = 'resp_changed';
+      copy.containerId = 'cntr_changed';
+    }
+    file.filename = 'changed-at-the-source.csv';
+    expect(await store.load('s')).toEqual({
+      files: [{ fileId: 'file-1', filename: 'a.csv', bytes: 3, origin: 'upload', owned: true }],
+      conversation: { transcript: [{ role: 'user', text: 'hi' }], previousResponseId: 'resp_1', chainContainerId: 'cntr_1' },
+    });
+  });
+
   it('sessions sharing one store and sessionId start together: one container, every upload kept; close() by one closes all', async () => {
     const h = withMsw();
     try {

@@ -53,6 +53,23 @@ describe('one scrubber for every string that leaves the library', () => {
     expect(new TextDecoder().decode(bytes)).toBe(KEY);
   });
 
+  it('plain data at any depth: arrays, null-prototype objects, non-enumerable and symbol keys; getters are not called; clean frozen data is fine', () => {
+    const hidden = Symbol('hidden');
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { text: `token ${KEY}` });
+    const value: Record<string | symbol, unknown> = { list: [1, null, KEY, [{ deep: KEY }]], bare, [hidden]: KEY, frozen: Object.freeze(['clean', 2]) };
+    Object.defineProperty(value, 'quiet', { value: KEY, enumerable: false, writable: false, configurable: true });
+    let calls = 0;
+    Object.defineProperty(value, 'lazy', { get: () => (calls++, KEY), enumerable: true });
+    new SecretScrubber([KEY]).value(value);
+    expect(value.list).toEqual([1, null, REDACTED, [{ deep: REDACTED }]]);
+    expect(bare.text).toBe(`token ${REDACTED}`);
+    expect(value[hidden]).toBe(REDACTED);
+    expect(value.quiet).toBe(REDACTED);
+    expect(Object.getOwnPropertyDescriptor(value, 'quiet')!.enumerable).toBe(false);
+    expect(calls).toBe(0);
+    expect(value.frozen).toEqual(['clean', 2]);
+  });
+
   it('hostile input: no registered secret survives in any text, wherever it is embedded', () => {
     fc.assert(
       fc.property(fc.string({ minLength: 6, maxLength: 40 }), fc.string(), fc.string(), fc.nat(3), (secret, before, after, times) => {

@@ -154,7 +154,16 @@ export function applyStateChange(state: SessionState, change: StateChange): bool
   }
 }
 
-/** A deep copy, so a caller never holds (or mutates) a store's own object. */
+/**
+ * A deep copy, so a caller never holds (or mutates) a store's own object. Every level of
+ * {@link SessionState} is copied by hand (its leaves are strings, numbers and booleans): several
+ * times faster than `structuredClone`, and the memory store copies twice per run.
+ */
 export function copyState(state: SessionState): SessionState {
-  return structuredClone(state);
+  const { files, conversation, ...rest } = state;
+  return {
+    ...rest,
+    files: files.map((file) => ({ ...file })),
+    conversation: { ...conversation, transcript: conversation.transcript.map((entry) => ({ ...entry })) },
+  };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterError, FileNotFoundError, FileSaveError, SaveAllError, safeFilename, type RunResult } from '../src/index.js';
+import { saveStream } from '../src/downloads/save-stream.js';
 import { makeSession } from './helpers/session.js';
 import { withHttp, withMsw } from './helpers/sim.js';
 
@@ -135,6 +136,22 @@ describe('saved file names: no invisible or reordering characters, no device nam
     ['\u202E', 'file-cfile_1'],
   ])('%j -> %j', (input, expected) => {
     expect(safeFilename(input, 'cfile_1')).toBe(expected);
+  });
+
+  it('the folder removed after it was checked (the download already open): FileSaveError ENOENT, the body cancelled, nothing written', async () => {
+    const parent = await tempDir();
+    const dir = join(parent, 'gone');
+    let cancelled: unknown;
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(1024)),
+      cancel: (reason) => void (cancelled = reason ?? 'cancelled'),
+    });
+    const error = await saveStream(body, dir, 'a.bin', 'cfile_1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(FileSaveError);
+    expect((error as FileSaveError).code).toBe('ENOENT');
+    expect((error as Error).message).toContain(dir);
+    expect(cancelled).toBeDefined();
+    expect(await readdir(parent)).toEqual([]);
   });
 
   it('hostile names: never a format, control or bidi character, never a separator, never empty', async () => {

@@ -50,25 +50,20 @@ function writeError(error: unknown, folder: string, name: string): unknown {
 }
 
 /**
- * Streams `body` into `dir` under a safe version of `filename`: first to a temporary name in the
- * same folder, then renamed (or hard-linked, which refuses to replace an existing file) to the
- * final name. Memory stays constant; a failed or oversized download leaves nothing behind.
+ * Streams `body` into `folder` (absolute, already checked by {@link prepareFolder}) under a safe
+ * version of `filename`: first to a temporary name in the same folder, then renamed (or
+ * hard-linked, which refuses to replace an existing file) to the final name. Memory stays
+ * constant; a failed or oversized download leaves nothing behind, and a folder that went away
+ * meanwhile fails the write with a `FileSaveError` (the body is cancelled).
  */
 export async function saveStream(
   body: ReadableStream<Uint8Array>,
-  dir: string,
+  folder: string,
   filename: string | undefined,
   fileId: string,
   options: SaveOptions = {},
   totalBytes?: number,
 ): Promise<string> {
-  let folder: string;
-  try {
-    folder = await prepareFolder(dir);
-  } catch (error) {
-    await body.cancel().catch(() => {});
-    throw error;
-  }
   const name = safeFilename(filename, fileId);
   const temp = join(folder, `.${name.slice(0, 40)}.${randomBytes(6).toString('hex')}.part`);
   let received = 0;

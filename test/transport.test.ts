@@ -67,6 +67,24 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
   });
 
+  it("stamps in undici's own callback when the answer's headers are read, before the fetch promise reaches the caller", async () => {
+    const { limiter, slots } = recordingLimiter();
+    const base = await serve((_req, res) => res.end('ok'));
+    const limitedFetch = createLimitedFetch({ limiter });
+    await (await limitedFetch(`${base}/v1/warm`)).text(); // the transport has subscribed to the channels by now
+    const atHeaders: string[] = [];
+    const onHeaders = () => atHeaders.push(slots[1]?.state ?? 'none');
+    subscribe('undici:request:headers', onHeaders);
+    try {
+      const response = await limitedFetch(`${base}/v1/x`);
+      expect(await response.text()).toBe('ok');
+    } finally {
+      unsubscribe('undici:request:headers', onHeaders);
+    }
+    expect(atHeaders).toEqual(['sent']); // already stamped when undici published the headers
+    expect(slots[1]).toEqual({ state: 'sent', sentCalls: 1 });
+  });
+
   it('stamps `arrivalBoundMs` after the send when the server takes longer to answer', async () => {
     const { limiter, slots } = recordingLimiter();
     const seen: string[] = [];

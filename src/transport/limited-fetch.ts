@@ -30,8 +30,9 @@ export interface LimitedFetchOptions {
   onSending?: () => void;
   /**
    * How long after a request was written to the socket the server is taken to have counted it
-   * when no answer has started by then. The slot is stamped when the answer starts (the server
-   * counted the request before it answered), or this long after the send, whichever comes first.
+   * when no answer has started by then. The slot is stamped when the answer's headers are read
+   * (the server counted the request before it answered), or this long after the send, whichever
+   * comes first.
    * @default 2_000
    */
   arrivalBoundMs?: number;
@@ -51,8 +52,9 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  *   window while the request waits for a connection and travels;
  * - Node's fetch says when it writes the request's headers to the socket
  *   (`undici:client:sendHeaders`): the request arrives after that and before the server's answer
- *   starts. The slot is stamped when the answer starts (the fetch resolves), or `arrivalBoundMs`
- *   after the send if the server takes longer to answer. So the window the limiter enforces
+ *   starts. The slot is stamped when the answer's headers have been read
+ *   (`undici:request:headers`, in the socket's callback, before the fetch promise reaches the
+ *   caller), or `arrivalBoundMs` after the send if the server takes longer to answer. So the window the limiter enforces
  *   contains the window the server counts, whatever delayed the request on its way;
  * - a request that undici dispatched but never wrote (aborted, refused connection) gives its slot
  *   back; one that failed after it was written is stamped when it failed; a request that did not
@@ -81,10 +83,13 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       bound = setTimeout(() => slot.sent(), arrivalBoundMs);
       bound.unref?.();
     };
-    const { watch, result } = watchWire(url, onSend, async () => fetch(input, init));
+    // The answer started: the server counted the request before now. Stamped in undici's socket
+    // callback when the headers are parsed, or when the fetch settles for a fetch undici does not see.
+    const onAnswer = () => slot.sent();
+    const { watch, result } = watchWire(url, { onSend, onAnswer }, async () => fetch(input, init));
     try {
       const response = await result;
-      slot.sent(); // the answer started: the server counted the request before now
+      if (!watch.answered) slot.sent();
       return response;
     } catch (error) {
       // Dispatched by undici and never written: it did not reach the server. Anything else may have.

@@ -5,22 +5,27 @@ import { subscribe } from 'node:diagnostics_channel';
  * One request on its way out, told when it reaches the wire. Node's `fetch` (undici) publishes
  * `undici:request:create` when it dispatches a request (still inside the caller's async context)
  * and `undici:client:sendHeaders` when it writes the request's headers to the socket, after the
- * connection (and TLS) is ready. The first maps undici's request to the call that made it; the
- * second is the send time.
+ * connection (and TLS) is ready, and `undici:request:headers` when it has read the answer's status
+ * line and headers. The first maps undici's request to the call that made it; the second is the
+ * send time; the third is the earliest moment this process can know the server counted the request.
  */
 export interface WireWatch {
   /** undici dispatched this call's request (so it went through Node's fetch, not a mock). */
   readonly dispatched: boolean;
   /** Its headers were written to a socket. */
   readonly onWire: boolean;
+  /** The server's answer started (its status line and headers were read). */
+  readonly answered: boolean;
 }
 
 interface Watch extends WireWatch {
   dispatched: boolean;
   onWire: boolean;
+  answered: boolean;
   readonly origin: string;
   readonly path: string;
   readonly onSend: () => void;
+  readonly onAnswer: () => void;
 }
 
 interface UndiciRequest {
@@ -47,21 +52,49 @@ function listen(): void {
     const watch = requests.get((message as { request: object }).request);
     if (!watch || watch.onWire) return;
     watch.onWire = true;
-    try {
-      watch.onSend();
-    } catch {
-      // a limiter's bookkeeping must never break the request being written
-    }
+    notify(watch.onSend);
+  });
+  // Published as soon as undici has parsed the answer's headers, in the socket's own callback:
+  // earlier than the fetch promise settles (that waits for the event loop to reach the caller).
+  subscribe('undici:request:headers', (message) => {
+    const watch = requests.get((message as { request: object }).request);
+    if (!watch || watch.answered) return;
+    watch.answered = true;
+    notify(watch.onAnswer);
   });
 }
 
+function notify(callback: () => void): void {
+  try {
+    callback();
+  } catch {
+    // a limiter's bookkeeping must never break the request being written or read
+  }
+}
+
+/** What {@link watchWire} tells as the request goes out and its answer comes back. */
+export interface WireEvents {
+  /** The request's headers were written to the socket. */
+  onSend: () => void;
+  /** The answer's headers were read (before the fetch promise settles). */
+  onAnswer: () => void;
+}
+
 /**
- * Runs `send` (which calls some `fetch` for `url`), calling `onSend` synchronously when the
- * request's headers are written to the socket, if it goes through Node's own fetch. The returned
- * watch says afterwards whether it was dispatched and put on the wire.
+ * Runs `send` (which calls some `fetch` for `url`), calling `events.onSend` synchronously when the
+ * request's headers are written to the socket and `events.onAnswer` when the answer's headers have
+ * been read, if it goes through Node's own fetch. The returned watch says afterwards whether it
+ * was dispatched, put on the wire and answered.
  */
-export function watchWire<T>(url: URL | undefined, onSend: () => void, send: () => Promise<T>): { watch: WireWatch; result: Promise<T> } {
+export function watchWire<T>(url: URL | undefined, events: WireEvents, send: () => Promise<T>): { watch: WireWatch; result: Promise<T> } {
   listen();
-  const watch: Watch = { dispatched: false, onWire: false, origin: url?.origin ?? '', path: url ? `${url.pathname}${url.search}` : '', onSend };
+  const watch: Watch = {
+    dispatched: false,
+    onWire: false,
+    answered: false,
+    origin: url?.origin ?? '',
+    path: url ? `${url.pathname}${url.search}` : '',
+    ...events,
+  };
   return { watch, result: calls.run(watch, send) };
 }

@@ -1,16 +1,19 @@
-// npm run chaos [-- --smoke]
+// tsx bench/chaos.ts [--smoke] [--cpu-hog] (`npm run chaos` runs it without, then with --cpu-hog)
 // Many sessions at once against the simulator over loopback HTTP, with injected 429s (with
 // Retry-After), 500s, connection resets and container expiries, and the organisation's rate
-// limit scaled down so that it binds. The last line is `CHAOS {json}`.
+// limit scaled down so that it binds. `--cpu-hog`: the same while a CPU-bound child process
+// competes for the cores. The last line is `CHAOS {json}`.
 import { setTimeout as sleep } from 'node:timers/promises';
 import OpenAI from 'openai';
 import { CodeInterpreterSession, createRateLimiter, type RunResult } from '../src/index.js';
 import type { FaultSpec } from '../src/testing/index.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
 import { abortCloseRound } from './chaos-abort-round.js';
+import { startCpuHog } from './cpu-hog.js';
 import { maxInAnyWindow } from './report.js';
 
 const smoke = process.argv.includes('--smoke');
+const cpuHog = process.argv.includes('--cpu-hog');
 const SESSIONS = smoke ? 4 : 20;
 const RUNS = smoke ? 3 : 10;
 const ORG_LIMIT = { limit: 40, intervalMs: 1000 };
@@ -22,6 +25,7 @@ const ABORT_CALLS = smoke ? 12 : 20;
 // The simulator runs in its own process, as the real service would: its work does not delay the
 // clients' requests in a shared event loop, and arrival times are its own.
 const server = await startSimulatorProcess({ rateLimit: ORG_LIMIT });
+const hog = cpuHog ? await startCpuHog() : undefined;
 const sim = {
   fail: (fault: FaultSpec) => void server.command({ op: 'fail', fault }),
   expire: (containerId: string) => server.command({ op: 'expire', containerId }),
@@ -171,12 +175,14 @@ const abortSummary = {
   orphanedFiles: (await liveFiles()) - orphanedFiles,
   requestsAfterClose: (await sim.requests()).length - sentAtClose,
 };
+hog?.stop();
 await server.stop();
 
 const admitted = requests.filter((r) => r.rejectedBy !== 'rate-limit');
 const orgRejections = requests.length - admitted.length;
 const recreations = [...recreatedFrom.values()].reduce((a, b) => a + b, 0);
 const summary = {
+  cpuHog,
   sessions: SESSIONS,
   runsPerSession: RUNS,
   completed,

@@ -1,6 +1,6 @@
 // Rate limits measured where the server counts them: arrival times from the simulator's own
 // request log, the simulator in its own process, requests sent by sessions over loopback HTTP.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -8,6 +8,7 @@ import OpenAI from 'openai';
 import { CodeInterpreterSession, createRateLimiter, DEFAULT_RATE_LIMIT, type RateLimiter } from '../src/index.js';
 import { startRedis } from '../test/helpers/redis-server.js';
 import { startSimulatorProcess } from '../test/helpers/sim-process.js';
+import { withCpuHog } from './cpu-hog.js';
 import { maxInAnyWindow, report } from './report.js';
 
 const run = promisify(execFile);
@@ -44,17 +45,6 @@ async function scaledDefault(label: string, total: number): Promise<number[]> {
     return times;
   } finally {
     await server.stop();
-  }
-}
-
-/** A CPU-bound child process competing for the cores while `work` runs. */
-async function withCpuHog<T>(work: () => Promise<T>): Promise<T> {
-  const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
-  try {
-    await sleep(200);
-    return await work();
-  } finally {
-    hog.kill('SIGKILL');
   }
 }
 

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisRateLimiter, RateLimiterUnavailableError, type RateLimiterReset } from '../src/redis/index.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
+import { startSimulatorProcess } from './helpers/sim-process.js';
 import { maxInAnyWindow } from './helpers/windows.js';
 
 const run = promisify(execFile);
@@ -32,6 +33,9 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
     const resets: RateLimiterReset[] = [];
     const grants: number[] = [];
     const k = key('first');
+    // The precondition in the title: Redis reports its uptime in whole seconds, and the suite's
+    // redis-server may have started a moment ago when this file runs alone.
+    while (Number(/uptime_in_seconds:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0) < 1) await sleep(50);
     const limiter = createRedisRateLimiter({ redis, key: k, limit: 2, intervalMs: 200, marginMs: 0, onReset: (r) => resets.push(r), onGrant: (at) => grants.push(at) });
     const [seconds] = await redis.time();
     await limiter.acquire();
@@ -185,4 +189,57 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     expect(resets.map((r) => r.reason)).toEqual(['no-record', 'lost']);
     expect(maxInAnyWindow(redisGrants, 500)).toBeLessThanOrEqual(5);
   }, 60_000);
+
+  // Issue #12's client clock, measured where it cannot be moved by load: every figure is a time
+  // recorded at the event itself (the simulator's arrival log, undici's socket write, the moment
+  // the caller's code got its slot), and the bounds are counts per window, never durations. A
+  // process whose event loop stalls records its sends late, but never earlier than it sent them:
+  // a slot is stamped in Redis only after its answer started, and the next grant comes a window
+  // after that stamp, so a stall can only spread these times apart, not bunch them.
+  it('sessions in 3 processes, Redis restarted without persistence mid-run: never more than `limit` arrivals at the server, sends or grants on the client clock, or grants on the Redis clock, in any window', async () => {
+    const limit = 5;
+    const intervalMs = 1000;
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    let redisServer = await startRedisOn(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const sim = await startSimulatorProcess();
+    const arrivals = async () => ((await sim.command({ op: 'requests' })) as Array<{ time: number }>).map((r) => r.time);
+    const worker = fileURLToPath(new URL('./helpers/redis-restart-worker.ts', import.meta.url));
+    const children = Array.from({ length: 3 }, () =>
+      spawn(process.execPath, ['--import', TSX, worker, sim.url, url, 'restart-sessions', String(limit), String(intervalMs), '2'], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    const outputs = children.map(async (child) => {
+      let out = '';
+      child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      return JSON.parse(out) as { redisGrants: number[]; clientGrants: number[]; sends: number[]; resets: string[]; failures: number };
+    });
+    let atRestart = 0;
+    try {
+      while ((await arrivals()).length < 3 * limit) await sleep(50); // well into the steady state
+      redisServer.kill('SIGKILL');
+      await once(redisServer, 'exit');
+      atRestart = (await arrivals()).length;
+      await sleep(300);
+      redisServer = await startRedisOn(port);
+      while ((await arrivals()).length < atRestart + 2 * limit) await sleep(50);
+    } finally {
+      for (const child of children) child.stdin!.end('stop\n');
+      await Promise.allSettled(outputs);
+      redisServer.kill('SIGKILL');
+    }
+    const reports = await Promise.all(outputs);
+    const arrived = await arrivals();
+    await sim.stop();
+    const all = (pick: (r: (typeof reports)[number]) => number[]) => reports.flatMap(pick);
+
+    expect(arrived.length).toBeGreaterThanOrEqual(atRestart + 2 * limit); // the run went on after the restart
+    for (const report of reports) expect(report.resets).toContain('lost'); // every process noticed the loss
+    expect(maxInAnyWindow(arrived, intervalMs)).toBeLessThanOrEqual(limit); // the server's clock
+    expect(all((r) => r.sends).length).toBe(arrived.length); // every arrival was seen leaving a process
+    expect(maxInAnyWindow(all((r) => r.sends), intervalMs)).toBeLessThanOrEqual(limit); // the client clock, on the wire
+    expect(maxInAnyWindow(all((r) => r.clientGrants), intervalMs)).toBeLessThanOrEqual(limit); // the client clock, in the caller's code
+    expect(maxInAnyWindow(all((r) => r.redisGrants), intervalMs)).toBeLessThanOrEqual(limit); // the Redis clock
+  }, 120_000);
 });

@@ -237,7 +237,7 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     expect(arrived.length).toBeGreaterThanOrEqual(atRestart + 2 * limit); // the run went on after the restart
     for (const report of reports) expect(report.resets).toContain('lost'); // every process noticed the loss
     expect(maxInAnyWindow(arrived, intervalMs)).toBeLessThanOrEqual(limit); // the server's clock
-    expect(all((r) => r.sends).length).toBe(arrived.length); // every arrival was seen leaving a process
+    expect(all((r) => r.sends).length).toBeGreaterThanOrEqual(arrived.length); // every arrival was seen leaving a process
     expect(maxInAnyWindow(all((r) => r.sends), intervalMs)).toBeLessThanOrEqual(limit); // the client clock, on the wire
     expect(maxInAnyWindow(all((r) => r.clientGrants), intervalMs)).toBeLessThanOrEqual(limit); // the client clock, in the caller's code
     expect(maxInAnyWindow(all((r) => r.redisGrants), intervalMs)).toBeLessThanOrEqual(limit); // the Redis clock

@@ -4,7 +4,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRateLimiter } from '../src/index.js';
 import { codeInterpreterTool, fileCitationsOf, sessionModelProvider } from '../src/integrations/agents.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV, TEST_API_KEY, transports, type Harness } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, transports, type Harness, unhashedPath } from './helpers/sim.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
 import { maxInAnyWindow } from './helpers/windows.js';
 
@@ -16,7 +16,7 @@ afterEach(async () => {
   h = undefined;
 });
 
-const filesIn = (harness: Harness, containerId: string) => [...harness.sim.containers.get(containerId)!.files.values()].map((f) => f.path);
+const filesIn = (harness: Harness, containerId: string) => [...harness.sim.containers.get(containerId)!.files.values()].map(unhashedPath);
 
 describe.each(transports)('OpenAI Agents JS over %s', (_name, make) => {
   it.each(['history', 'previousResponseId'] as const)('a run continued from %s recovers across an expiry; the cited chart downloads', async (continuation) => {

@@ -5,7 +5,7 @@ import { generateText, streamText, type ModelMessage } from 'ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeInterpreterTool, createSessionOpenAI, filesOf, saveAll, sessionTools } from '../src/integrations/ai-sdk.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV, transports, type Harness } from './helpers/sim.js';
+import { SALES_CSV, transports, type Harness, unhashedPath } from './helpers/sim.js';
 
 const csv = new TextEncoder().encode(SALES_CSV);
 let h: Harness | undefined;
@@ -17,7 +17,7 @@ afterEach(async () => {
   dir = undefined;
 });
 
-const filesIn = (harness: Harness, containerId: string) => [...harness.sim.containers.get(containerId)!.files.values()].map((f) => f.path);
+const filesIn = (harness: Harness, containerId: string) => [...harness.sim.containers.get(containerId)!.files.values()].map(unhashedPath);
 
 describe.each(transports)('Vercel AI SDK over %s', (_name, make) => {
   it('generateText: two turns with an upload survive an expiry between them; the cited chart downloads', async () => {

@@ -13,7 +13,7 @@ import { expirySignal } from '../src/container/expiry.js';
 import { isRetrieveRefused } from '../src/container/probe.js';
 import { AZURE_RETRIEVE_REFUSAL, createSimulator, type AzureSimulatorOptions, type SimulatorKit } from '../src/testing/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV } from './helpers/sim.js';
+import { SALES_CSV, unhashedPath } from './helpers/sim.js';
 
 const API_VERSION = '2025-04-01-preview';
 const KEY = 'azure-key-0123456789abcdef';
@@ -58,7 +58,7 @@ describe('Azure OpenAI', () => {
     const fresh = session.containerId!;
     expect(fresh).not.toBe(old);
     expect(events.of('container.recreated')).toMatchObject([{ previousContainerId: old, restoredFiles: 1 }]);
-    expect([...sim.containers.get(fresh)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+    expect([...sim.containers.get(fresh)!.files.values()].map(unhashedPath)).toContain('/mnt/data/sales.csv');
 
     const dir = await mkdtemp(join(tmpdir(), 'cis-azure-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
@@ -205,7 +205,7 @@ describe('Azure OpenAI', () => {
     expect(second.recovered).toBe(true);
     expect(session.containerId).not.toBe(first);
     expect(events.of('container.recreated')).toMatchObject([{ previousContainerId: first, restoredFiles: 1 }]);
-    expect([...sim.containers.get(session.containerId!)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+    expect([...sim.containers.get(session.containerId!)!.files.values()].map(unhashedPath)).toContain('/mnt/data/sales.csv');
     expect(sim.requestsTo('/responses', 'POST').map((r) => r.status)).toEqual([200, 404, 404, 200]);
     await session.close();
     expect([...sim.files.values()].every((f) => f.deleted)).toBe(true);

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CodeInterpreterSession, createRateLimiter } from '../src/index.js';
 import { createSimulator } from '../src/testing/index.js';
 import { checkConformance } from './helpers/openapi.js';
-import { SALES_CSV, transports, type Harness } from './helpers/sim.js';
+import { SALES_CSV, transports, USER_FILE_PATH, type Harness } from './helpers/sim.js';
 
 /** Every operation the simulator implements, and the statuses the scenario must show for it. */
 const EXPECTED = [
@@ -58,7 +58,10 @@ async function scenario({ sim, client }: Harness): Promise<void> {
   await client.containers.list({ limit: 1 });
   const cf = await client.containers.files.create(c.id, { file: await toFile(Buffer.from('hello'), 'hello.txt') });
   await client.containers.files.create(c.id, { file_id: file.id });
-  await client.containers.files.list(c.id);
+  // Files the user put in a container have the service's `/mnt/data/<hash>-<name>` paths (the simulator's default).
+  expect(cf.path).toMatch(USER_FILE_PATH);
+  const listed = await client.containers.files.list(c.id);
+  expect(listed.data.map((f) => f.path.replace(USER_FILE_PATH, '$1')).sort()).toEqual(['hello.txt', 'sales.csv', 'sales.csv']);
   await client.containers.files.retrieve(cf.id, { container_id: c.id });
   await (await client.containers.files.content.retrieve(cf.id, { container_id: c.id })).text();
   await client.containers.files.delete(cf.id, { container_id: c.id });
@@ -116,6 +119,12 @@ async function scenario({ sim, client }: Harness): Promise<void> {
   await client.containers.files.list(session.containerId!).catch(ignore);
   const again = await session.run('units by product');
   expect(again.recovered).toBe(true);
+  // The session shows the names the user gave (the upload and, with persistGeneratedFiles, the
+  // generated files brought back into the new container as user files), the code the real paths.
+  const restored = (await session.listFiles()).filter((f) => f.source === 'user');
+  expect(restored.map((f) => f.filename).sort()).toEqual(['revenue_by_region.csv', 'revenue_by_region.svg', 'sales.csv']);
+  for (const f of restored) expect(f.path.replace(USER_FILE_PATH, '$1'), f.path).toBe(f.filename);
+  expect(restored.map((f) => f.path)).toContain(/read_csv\("([^"]+)"\)/.exec(again.codeCalls[0]!.code!)?.[1]);
   for await (const _ of session.stream('units by region'));
   await session.close();
   await client.files.retrieve(file.id);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, builtEntry, BUILT_DIR } from './helpers/built-package.js';
-import { SALES_CSV } from './helpers/sim.js';
+import { SALES_CSV, unhashedPath } from './helpers/sim.js';
 
 const require = createRequire(import.meta.url);
 type Lib = typeof import('../src/index.js');
@@ -95,7 +95,7 @@ describe.each(flavours)('with %s', (_name, flavour) => {
     expect(third.recovered).toBe(true);
     expect(third.containerId).not.toBe(old);
     expect(first.text).not.toBe('');
-    expect([...sim.containers.get(third.containerId)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+    expect([...sim.containers.get(third.containerId)!.files.values()].map(unhashedPath)).toContain('/mnt/data/sales.csv');
     await session.close();
     expect([...sim.containers.values()].filter((c) => c.status === 'running')).toEqual([]);
     await server.close();

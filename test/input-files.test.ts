@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FileNotFoundError, InvalidOptionsError } from '../src/index.js';
 import { makeSession } from './helpers/session.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, withMsw, unhashedPath } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
@@ -10,7 +10,7 @@ afterEach(() => h?.close());
 const ask = (text: string, file: Record<string, unknown>) => [
   { role: 'user' as const, content: [{ type: 'input_text' as const, text }, { type: 'input_file' as const, ...file }] },
 ];
-const containerPaths = (id: string) => [...h.sim.containers.get(id)!.files.values()].map((f) => f.path).sort();
+const containerPaths = (id: string) => [...h.sim.containers.get(id)!.files.values()].map(unhashedPath).sort();
 const liveFiles = () => [...h.sim.files.values()].filter((f) => !f.deleted).map((f) => f.filename).sort();
 
 describe('input_file parts in run() input', () => {

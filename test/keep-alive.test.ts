@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRateLimiter, type RateLimiter } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { withMsw } from './helpers/sim.js';
+import { withMsw, unhashedPath } from './helpers/sim.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -114,7 +114,7 @@ describe('keep-alive', () => {
     await idle(11 * MINUTE);
     expect(events.names()).toEqual(['file.uploaded', 'container.created', 'container.expired', 'container.recreated', 'keepalive']);
     expect(session.containerId).not.toBe(first);
-    expect([...h.sim.containers.get(session.containerId!)!.files.values()].map((f) => f.path)).toEqual(['/mnt/data/data.csv']);
+    expect([...h.sim.containers.get(session.containerId!)!.files.values()].map(unhashedPath)).toEqual(['/mnt/data/data.csv']);
     await session.close();
   });
 

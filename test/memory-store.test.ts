@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemorySessionStore, SessionClosedError } from '../src/index.js';
 import { makeSession } from './helpers/session.js';
-import { withMsw } from './helpers/sim.js';
+import { withMsw, unhashedPath } from './helpers/sim.js';
 import { storeContract } from './helpers/store-contract.js';
 
 describe('MemorySessionStore', () => {
@@ -37,7 +37,7 @@ describe('MemorySessionStore', () => {
       const ids = await Promise.all(sessions.map(async (s) => (await s.start()).id));
       expect(new Set(ids).size).toBe(1);
       expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
-      const inContainer = [...h.sim.containers.get(ids[0]!)!.files.values()].map((f) => f.path).sort();
+      const inContainer = [...h.sim.containers.get(ids[0]!)!.files.values()].map(unhashedPath).sort();
       expect(inContainer).toEqual(['/mnt/data/f0.csv', '/mnt/data/f1.csv', '/mnt/data/f2.csv', '/mnt/data/f3.csv', '/mnt/data/f4.csv']);
       await sessions[4]!.close();
       await expect(sessions[0]!.run('still there?')).rejects.toBeInstanceOf(SessionClosedError);

@@ -6,7 +6,7 @@ import { ContainerExpiredError, MemorySessionStore, SessionCleanupError, Session
 import type { SimulatorKit } from '../src/testing/index.js';
 import { createGate } from './helpers/gate.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { withMsw } from './helpers/sim.js';
+import { withMsw, unhashedPath } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
@@ -182,7 +182,7 @@ describe('lost upload and attach answers', () => {
     const id = session.containerId!;
     sim.fail({ path: `/containers/${id}/files`, method: 'POST', status: 'reset', lostResponse: true });
     await session.upload(bytes('x'), { filename: 'x.txt' });
-    expect([...sim.containers.get(id)!.files.values()].map((f) => f.path)).toEqual(['/mnt/data/x.txt']);
+    expect([...sim.containers.get(id)!.files.values()].map(unhashedPath)).toEqual(['/mnt/data/x.txt']);
     expect(await session.listFiles()).toHaveLength(1);
     await session.close();
     expect(liveFiles(sim)).toEqual([]);

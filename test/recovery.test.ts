@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContainerExpiredError } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, withMsw, unhashedPath } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
 
 const csv = new TextEncoder().encode(SALES_CSV);
 const responseRequests = () => h.sim.requestsTo('/responses', 'POST');
-const paths = (containerId: string) => [...h.sim.containers.get(containerId)!.files.values()].map((f) => f.path).sort();
+const paths = (containerId: string) => [...h.sim.containers.get(containerId)!.files.values()].map(unhashedPath).sort();
 
 describe('recovery from expiry', () => {
   it('mid-conversation: one re-creation, every tracked file back, the conversation goes on with no 400', async () => {

@@ -10,7 +10,7 @@ import { maxInAnyWindow } from './helpers/windows.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
 import { makeSession } from './helpers/session.js';
 import { storeContract } from './helpers/store-contract.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, withMsw, unhashedPath } from './helpers/sim.js';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
@@ -196,7 +196,7 @@ describeRedis('RedisSessionStore', () => {
       expect(a.containerId).toBe(b.containerId);
       expect(a.containerId).not.toBe(first.containerId);
       expect(a.stats.recreations + b.stats.recreations).toBe(1);
-      expect([...sim.containers.get(a.containerId)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+      expect([...sim.containers.get(a.containerId)!.files.values()].map(unhashedPath)).toContain('/mnt/data/sales.csv');
       // A third process continues the same conversation.
       const third = await step('revenue by product');
       expect(third.containerId).toBe(a.containerId);

@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SESSION_CONTAINER, createRateLimiter, parseRunResult } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV, TEST_API_KEY, transports, type Harness } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, transports, type Harness, unhashedPath } from './helpers/sim.js';
 
 const csv = new TextEncoder().encode(SALES_CSV);
 let h: Harness | undefined;
@@ -64,7 +64,7 @@ describe.each(transports)('session.fetch over %s', (_name, make) => {
     expect(fresh).not.toBe(old);
     expect(events.of('container.recreated')).toMatchObject([{ previousContainerId: old, restoredFiles: 1 }]);
     // The file is back in the new container and the turn read it.
-    expect([...h.sim.containers.get(fresh)!.files.values()].map((f) => f.path)).toContain('/mnt/data/sales.csv');
+    expect([...h.sim.containers.get(fresh)!.files.values()].map(unhashedPath)).toContain('/mnt/data/sales.csv');
     const result = parseRunResult(second, { containerId: fresh, recovered: true });
     expect(result.text).toContain('Total units by product');
     expect(result.files.map((f) => f.containerId)).toEqual(result.files.map(() => fresh));

@@ -8,7 +8,7 @@ import { FileNotFoundError, InvalidOptionsError } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { measurePeakMemory } from './helpers/memory.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
-import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, withMsw, unhashedPath } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
@@ -16,7 +16,7 @@ afterEach(() => h?.close());
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 async function containerText(containerId: string, path: string): Promise<string> {
-  const file = [...h.sim.containers.get(containerId)!.files.values()].find((f) => f.path === path);
+  const file = [...h.sim.containers.get(containerId)!.files.values()].find((f) => unhashedPath(f) === path);
   if (!file) throw new Error(`no ${path} in ${containerId}`);
   return new TextDecoder().decode(file.content.bytes());
 }

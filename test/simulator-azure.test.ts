@@ -5,7 +5,7 @@ import { setupServer } from 'msw/node';
 import OpenAI, { AzureOpenAI, toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AZURE_RETRIEVE_REFUSAL, createSimulator, DEFAULT_AZURE_ENDPOINT, type SimulatorKit, type SimulatorOptions } from '../src/testing/index.js';
-import { failure, SALES_CSV } from './helpers/sim.js';
+import { failure, SALES_CSV, unhashedPath } from './helpers/sim.js';
 
 const API_VERSION = '2025-04-01-preview';
 const KEY = 'azure-key-0123456789abcdef';
@@ -46,7 +46,7 @@ describe.each(modes)('simulator in Azure mode over %s', (_name, make) => {
     const refused = await failure(h.client.containers.retrieve(c.id));
     expect(refused.status).toBe(400);
     expect(refused.error).toMatchObject({ message: AZURE_RETRIEVE_REFUSAL, code: 'OperationNotSupported' });
-    expect((await h.client.containers.files.list(c.id)).data.map((f) => f.path)).toEqual(['/mnt/data/sales.csv']);
+    expect((await h.client.containers.files.list(c.id)).data.map(unhashedPath)).toEqual(['/mnt/data/sales.csv']);
     const r = await h.client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools: [{ type: 'code_interpreter', container: c.id }] });
     const cited = r.output.flatMap((o) => (o.type === 'message' ? o.content.flatMap((p) => (p.type === 'output_text' ? p.annotations : [])) : []));
     const chart = cited.find((a) => a.type === 'container_file_citation')!;

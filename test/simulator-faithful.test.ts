@@ -130,15 +130,40 @@ describe.each(transports)('simulator faithful to the API over %s', (_name, make)
     expect(e.message).toBe(`400 Previous response with id '${r.id}' not found.`);
   });
 
-  it('hashedFilePaths gives user files /mnt/data/<hash>-name paths', async () => {
-    h = await make({ hashedFilePaths: true });
-    const c = await h.client.containers.create({ name: 'paths' });
+  it('gives user files /mnt/data/<hash>-name paths by default (uploads, file_ids, input_file), generated files the path the code wrote', async () => {
+    h = await make();
+    const file = await h.client.files.create({ file: await toFile(Buffer.from(SALES_CSV), 'by-id.csv'), purpose: 'user_data' });
+    const c = await h.client.containers.create({ name: 'paths', file_ids: [file.id] });
     const f = await h.client.containers.files.create(c.id, { file: await toFile(Buffer.from(SALES_CSV), 'sales.csv') });
     expect(f.path).toMatch(/^\/mnt\/data\/[0-9a-f]{32}-sales\.csv$/);
-    const r = await h.client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools: [{ type: 'code_interpreter', container: c.id }] });
+    const copied = await h.client.containers.files.create(c.id, { file_id: file.id });
+    expect(copied.path).toMatch(/^\/mnt\/data\/[0-9a-f]{32}-by-id\.csv$/);
+    const hashes = (await h.client.containers.files.list(c.id)).data.map((x) => x.path.slice('/mnt/data/'.length, '/mnt/data/'.length + 32));
+    expect(new Set(hashes).size).toBe(hashes.length); // one hash per file
+    const r = await h.client.responses.create({ model: 'gpt-5', input: 'revenue by region in sales.csv', tools: [{ type: 'code_interpreter', container: c.id }] });
     expect(r.output_text).toContain('in sales.csv'); // the model sees the file's name
+    const call = r.output.find((o) => o.type === 'code_interpreter_call')!;
+    expect(call.code).toContain(`pd.read_csv("${f.path}")`); // the code reads the real path
     const generated = [...h.sim.containers.get(c.id)!.files.values()].filter((x) => x.source === 'assistant').map((x) => x.path);
     expect(generated).toEqual(['/mnt/data/revenue_by_region.svg', '/mnt/data/revenue_by_region.csv']);
+    const auto = await h.client.responses.create({
+      model: 'gpt-5',
+      tools: [{ type: 'code_interpreter', container: { type: 'auto' } }],
+      input: [{ role: 'user', content: [{ type: 'input_text', text: 'revenue by region' }, { type: 'input_file', file_id: file.id }] }],
+    });
+    const autoId = (auto.output.find((o) => o.type === 'code_interpreter_call') as { container_id: string }).container_id;
+    expect([...h.sim.containers.get(autoId)!.files.values()].filter((x) => x.source === 'user').map((x) => x.path)).toEqual([
+      expect.stringMatching(/^\/mnt\/data\/[0-9a-f]{32}-by-id\.csv$/),
+    ]);
+  });
+
+  it('hashedFilePaths: false gives user files /mnt/data/<name> paths', async () => {
+    h = await make({ hashedFilePaths: false });
+    const c = await h.client.containers.create({ name: 'paths' });
+    const f = await h.client.containers.files.create(c.id, { file: await toFile(Buffer.from(SALES_CSV), 'sales.csv') });
+    expect(f.path).toBe('/mnt/data/sales.csv');
+    await h.client.responses.create({ model: 'gpt-5', input: 'revenue by region', tools: [{ type: 'code_interpreter', container: c.id }] });
+    expect([...h.sim.containers.get(c.id)!.files.values()].map((x) => x.path)).toEqual(['/mnt/data/sales.csv', '/mnt/data/revenue_by_region.svg', '/mnt/data/revenue_by_region.csv']);
   });
 
   it('json_schema structured output: JSON that fits the schema, no citations, generated files still in the container', async () => {

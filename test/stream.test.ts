@@ -23,7 +23,8 @@ function comparable(result: RunResult) {
     text: result.text.replace(/cntr_\w+|cfile_\w+/g, 'ID'),
     status: result.status,
     model: result.model,
-    codeCalls: result.codeCalls.map(({ code, logs, images, status }) => ({ code, logs, images, status })),
+    // The `<hash>` of a user file's `/mnt/data/<hash>-<name>` path differs per file, like an id.
+    codeCalls: result.codeCalls.map(({ code, logs, images, status }) => ({ code: code?.replace(/\/mnt\/data\/[0-9a-f]{32}-/g, '/mnt/data/<hash>-'), logs, images, status })),
     citations: result.citations.map(({ filename, startIndex, endIndex }) => ({ filename, startIndex, endIndex })),
     files: result.files.map((f) => f.filename),
     recovered: result.recovered,

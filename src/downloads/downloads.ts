@@ -1,3 +1,4 @@
+import { containerFilename } from '../files/container-path.js';
 import { filesToSave } from '../files/generated-files.js';
 import { isNotFound, statusOf } from '../retry/error-shape.js';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
@@ -61,7 +62,7 @@ export class Downloads {
     try {
       if (filename === undefined) {
         const meta = await runner.send('containers.files.retrieve', (c, s) => c.containers.files.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : undefined), { signal });
-        filename = meta.path.slice(meta.path.lastIndexOf('/') + 1);
+        filename = containerFilename(meta.path, meta.source);
       }
       const response = await runner
         .send('containers.files.content', (c, s) => c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options), { signal })

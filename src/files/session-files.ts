@@ -6,6 +6,7 @@ import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import type { RunInput } from '../runs/conversation.js';
+import { containerFilename } from './container-path.js';
 import { prepareInputFiles } from './input-files.js';
 import { FileOrphans } from './orphans.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
@@ -34,7 +35,7 @@ export function toContainerFile(f: ApiContainerFile): ContainerFile {
     id: f.id,
     containerId: f.container_id,
     path: f.path,
-    filename: f.path.slice(f.path.lastIndexOf('/') + 1),
+    filename: containerFilename(f.path, f.source),
     bytes: f.bytes ?? 0,
     source: f.source,
     createdAt: f.created_at,
@@ -221,7 +222,7 @@ export class SessionFiles {
     const known = new Set(this.tracked.map((f) => f.containerFileId));
     const files = await this.listIn(containerId, undefined).catch(() => []);
     return files.find(
-      (f) => f.source === 'user' && (f.filename === file.filename || f.filename.endsWith(`-${file.filename}`)) && f.createdAt >= since - 5 && !known.has(f.id),
+      (f) => f.source === 'user' && f.filename === file.filename && f.createdAt >= since - 5 && !known.has(f.id),
     );
   }
 

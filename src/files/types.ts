@@ -21,9 +21,9 @@ export interface SessionFile {
 export interface ContainerFile {
   id: string;
   containerId: string;
-  /** Where the code sees it, e.g. `/mnt/data/sales.csv`. */
+  /** Where the code sees it, e.g. `/mnt/data/88e12fa445d32636f190a0b33daed6cb-sales.csv` for a file you put there, `/mnt/data/chart.png` for one the code wrote. */
   path: string;
-  /** The base name of `path`. */
+  /** The base name of `path`, without the `<hash>-` prefix the service gives files you put in the container (`sales.csv`). */
   filename: string;
   bytes: number;
   /** `user` (uploaded or attached) or `assistant` (written by the model's code). */

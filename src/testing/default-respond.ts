@@ -34,9 +34,9 @@ const AGGREGATE: Record<Measure, { pandas: string; of: (values: number[]) => num
   minimum: { pandas: 'min', of: (v) => Math.min(...v) },
 };
 
-/** File names the prompt asks for (`chart.png`, `summary.csv`), by extension. */
-function namesAsked(input: string): { chart?: string; csv?: string } {
-  const names = [...input.matchAll(/[\w.-]+\.(png|svg|jpe?g|csv)\b/gi)].map((m) => m[0]);
+/** File names the prompt asks for (`chart.png`, `summary.csv`), by extension; names of the user's own files (`inputs`) are what it reads, not what it asks for. */
+function namesAsked(input: string, inputs: readonly string[]): { chart?: string; csv?: string } {
+  const names = [...input.matchAll(/[\w.-]+\.(png|svg|jpe?g|csv)\b/gi)].map((m) => m[0]).filter((n) => !inputs.includes(n));
   return {
     chart: names.find((n) => /\.(png|svg|jpe?g)$/i.test(n)),
     csv: names.find((n) => /\.csv$/i.test(n) && !n.includes('/')),
@@ -92,7 +92,7 @@ export function defaultRespond(turn: SimulatedTurnContext): SimulatedTurn {
   const bars = [...groups].map(([label, values]) => ({ label, value: aggregate.of(values) })).sort((a, b) => b.value - a.value);
   const overall = aggregate.of(rows.map((r) => Number(r[vi])));
 
-  const asked = namesAsked(turn.input);
+  const asked = namesAsked(turn.input, turn.files.filter((f) => f.source === 'user').map((f) => f.name));
   const base = `${measure === 'total' ? '' : `${measure}_`}${slug(valueColumn)}_by_${slug(groupColumn)}`;
   const chartName = asked.chart ?? `${base}.svg`;
   const csvName = asked.csv ?? `${base}.csv`;

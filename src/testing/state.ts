@@ -26,8 +26,8 @@ export interface SimulatorOptions {
   latencyMs?: number;
   /**
    * Give files the user put in a container (uploads, `file_ids`, `input_file`) the path shape of the
-   * real service, `/mnt/data/<hash>-<name>`, instead of `/mnt/data/<name>`. Generated files keep the
-   * path the code wrote. @default false
+   * real service, `/mnt/data/<hash>-<name>` (32 hex characters), as the real API does; `false` for
+   * `/mnt/data/<name>`. Generated files keep the path the code wrote either way. @default true
    */
   hashedFilePaths?: boolean;
   /**
@@ -162,7 +162,7 @@ export class SimState {
     source: 'user' | 'assistant',
     fileId?: string,
   ): SimContainerFile {
-    const hashed = this.options.hashedFilePaths === true && source === 'user';
+    const hashed = this.options.hashedFilePaths !== false && source === 'user';
     const file: SimContainerFile = {
       id: newId.containerFile(),
       containerId: container.id,

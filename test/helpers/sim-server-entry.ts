@@ -23,7 +23,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   else if (cmd.op === 'running') reply = [...sim.containers.values()].filter((c) => c.status === 'running').length;
   else if (cmd.op === 'status') reply = sim.containers.get(cmd.containerId!)?.status ?? null;
   else if (cmd.op === 'fileText') {
-    const file = [...(sim.containers.get(cmd.containerId!)?.files.values() ?? [])].find((f) => f.path === `/mnt/data/${cmd.name}`);
+    const file = [...(sim.containers.get(cmd.containerId!)?.files.values() ?? [])].find((f) => f.name === cmd.name);
     reply = file ? new TextDecoder().decode(file.content.bytes()) : null;
   } else if (cmd.op === 'fail') reply = sim.fail(cmd.fault!);
   else if (cmd.op === 'clearFaults') reply = sim.clearFaults();

@@ -58,3 +58,18 @@ export async function failure(promise: Promise<unknown>): Promise<APIError> {
   expect(error).toBeInstanceOf(APIError);
   return error as APIError;
 }
+
+/** The real service's path for a file a user put in a container: `/mnt/data/<32 hex>-<name>`. */
+export const USER_FILE_PATH = /^\/mnt\/data\/[0-9a-f]{32}-([^/]+)$/;
+
+/**
+ * A simulator container file's path with the `<hash>-` prefix of a user file checked and removed
+ * (`/mnt/data/sales.csv`), so assertions read by name; a user file without the prefix fails.
+ * Files the code wrote are returned as they are.
+ */
+export function unhashedPath(file: { path: string; source: string }): string {
+  if (file.source !== 'user') return file.path;
+  const name = USER_FILE_PATH.exec(file.path)?.[1];
+  if (!name) throw new Error(`user file at ${file.path}: expected the service's /mnt/data/<hash>-<name> path`);
+  return `/mnt/data/${name}`;
+}

@@ -113,7 +113,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * (a pool of thousands) do not carry it.
    */
   get fetch(): SessionFetch {
-    return (this.sessionFetch ??= createSessionFetch({
+    // Each request is a call of the session: close() aborts it and waits for it (body included).
+    return (this.sessionFetch ??= this.calls.fetch.bind(this.calls, this.createFetch()));
+  }
+
+  private createFetch(): SessionFetch {
+    return createSessionFetch({
       sessionId: this.id,
       runner: this.runner,
       lifecycle: this.lifecycle,
@@ -121,7 +126,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
       begin: () => this.begin('fetch'),
       attachFile: (fileId, signal) => this.files.attachFile(fileId, signal),
       restoredFilenames: () => this.files.tracked.map((f) => f.filename),
-    }));
+    });
   }
 
   private sessionFetch: SessionFetch | undefined;

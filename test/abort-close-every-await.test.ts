@@ -9,11 +9,11 @@
 // no live Files API file left, nothing is sent after close() resolved, and the store holds the
 // tombstone close() left (nothing written over it).
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemorySessionStore, SessionClosedError, type CodeInterpreterSession, type SessionStore } from '../src/index.js';
+import { MemorySessionStore, SESSION_CONTAINER, SessionClosedError, type CodeInterpreterSession, type SessionStore } from '../src/index.js';
 import type { SimulatorKit } from '../src/testing/index.js';
 import { createGate, type HoldPhase } from './helpers/gate.js';
 import { makeSession } from './helpers/session.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw> | undefined;
 afterEach(() => h?.close());
@@ -107,6 +107,19 @@ const drain = async (events: AsyncIterable<unknown>) => {
   for await (const event of events) void event;
 };
 
+/** A Responses request through `session.fetch` (as any OpenAI client would send it), its body read whole. */
+async function throughFetch(s: CodeInterpreterSession, signal: AbortSignal | undefined, stream = false): Promise<string> {
+  const response = await s.fetch('https://api.openai.com/v1/responses', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+    body: JSON.stringify({ model: 'gpt-5', input: 'Total revenue by region in sales.csv', stream, tools: [{ type: 'code_interpreter', container: SESSION_CONTAINER }] }),
+    ...(signal && { signal }),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`HTTP ${response.status}: ${text}`);
+  return text;
+}
+
 const SCENARIOS: Scenario[] = [
   { name: 'start() (store load, lock, create)', act: (s, signal) => s.start({ signal }) },
   {
@@ -170,6 +183,17 @@ const SCENARIOS: Scenario[] = [
       sim.expire(s.containerId!);
     },
     act: (s, signal) => drain(s.stream('And the maximum?', { signal })),
+  },
+  { name: 'session.fetch (container created for the request, response)', act: (s, signal) => throughFetch(s, signal) },
+  { name: 'session.fetch streamed (the body is part of the call)', act: (s, signal) => throughFetch(s, signal, true) },
+  {
+    name: 'session.fetch after the container expired (response fails, re-creation, response again)',
+    setup: async (s, sim) => {
+      await s.upload(bytes(SALES_CSV), { filename: 'sales.csv' });
+      await s.start();
+      sim.expire(s.containerId!);
+    },
+    act: (s, signal) => throughFetch(s, signal),
   },
   {
     name: 'a keep-alive touch (lease, retrieve)',

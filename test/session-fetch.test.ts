@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SESSION_CONTAINER, createRateLimiter, parseRunResult } from '../src/index.js';
+import { SESSION_CONTAINER, SessionClosedError, createRateLimiter, parseRunResult } from '../src/index.js';
+import { createGate } from './helpers/gate.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { SALES_CSV, TEST_API_KEY, transports, type Harness, unhashedPath } from './helpers/sim.js';
 
@@ -172,5 +173,70 @@ describe.each(transports)('session.fetch over %s', (_name, make) => {
     expect(session.stats.requests).toBe(h.sim.requests.length);
     expect(grants).toBe(h.sim.requests.length); // one slot per request sent, retries included, never two
     await session.close();
+  });
+});
+
+describe('close() and session.fetch', () => {
+  const running = (harness: Harness) => [...harness.sim.containers.values()].filter((c) => c.status === 'running');
+  const post = (session: ReturnType<typeof makeSession>, harness: Harness, stream: boolean) =>
+    session.fetch(`${harness.client.baseURL}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TEST_API_KEY}` },
+      body: JSON.stringify({ model: 'gpt-5', input: 'hello', stream, tools: tool(SESSION_CONTAINER) }),
+    });
+
+  it('after close() resolved, session.fetch rejects with SessionClosedError and sends nothing', async () => {
+    h = await transports[1]![1]();
+    const session = makeSession(h.client);
+    expect((await post(session, h, false)).status).toBe(200);
+    await session.close();
+    const sent = h.sim.requests.length;
+    const error = await post(session, h, false).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SessionClosedError);
+    expect((error as SessionClosedError).method).toBe('fetch');
+    // Through a client too: its fetch failed with the SessionClosedError as the cause.
+    const viaClient = await clientThrough(h, session.fetch).models.list().catch((e: unknown) => e);
+    expect((viaClient as Error).cause).toBeInstanceOf(SessionClosedError);
+    expect(h.sim.requests.length).toBe(sent);
+    expect(running(h)).toEqual([]);
+  });
+
+  it('a streamed response still open is part of the call: close() stops it and resolves; its container is deleted', async () => {
+    h = await transports[1]![1]();
+    const session = makeSession(h.client);
+    const response = await post(session, h, true);
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read(); // the stream has started; the rest is not read yet
+    await session.close();
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return;
+      })(),
+    ).rejects.toBeDefined();
+    expect(running(h)).toEqual([]);
+  });
+
+  it('close() waits for a fetch whose container re-creation is in flight, and deletes the new container', async () => {
+    h = await transports[1]![1]();
+    const gate = createGate();
+    const session = makeSession(new OpenAI({ apiKey: TEST_API_KEY, baseURL: h.client.baseURL, fetch: gate.fetch, maxRetries: 0 }));
+    await session.start();
+    h.sim.expire(session.containerId!);
+    const hold = gate.hold({ method: 'POST', path: '/containers', phase: 'response' });
+    const call = post(session, h, false).catch((e: unknown) => e);
+    await hold.reached; // the replacement exists at the server; its answer is on the way
+    let closed = false;
+    const closing = session.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(false); // waits for the create in flight
+    hold.release();
+    await closing;
+    expect(await call).toBeInstanceOf(SessionClosedError);
+    const sent = h.sim.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(h.sim.requests.length).toBe(sent);
+    expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(2);
+    expect(running(h)).toEqual([]);
   });
 });

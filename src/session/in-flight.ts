@@ -23,23 +23,66 @@ export class InFlightCalls {
   async run<T>(method: string, caller: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
     if (this.closed) throw new SessionClosedError(method);
     const work = fn();
-    const settled = work.then(
-      () => {},
-      () => {},
-    );
-    this.running.add(settled);
-    void settled.finally(() => this.running.delete(settled));
+    this.hold(work);
     let value: T;
     try {
       value = await work;
     } catch (error) {
-      if (this.closed && !caller?.aborted) throw new SessionClosedError(method, { cause: error, inFlight: true });
+      if (caller?.aborted) throw caller.reason;
+      if (this.closed) throw new SessionClosedError(method, { cause: error, inFlight: true });
       throw error;
     }
     if (this.closed) throw new SessionClosedError(method, { inFlight: true });
     // A caller that aborted before the call settled gets its abort, as from any abortable API.
     if (caller?.aborted) throw caller.reason;
     return value;
+  }
+
+  /** Counts `work` as in flight until it settles: `close()` waits for it (e.g. a response body still being read). */
+  hold(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    this.running.add(settled);
+    void settled.finally(() => this.running.delete(settled));
+  }
+
+  /**
+   * Runs one `fetch` through the session as a call: `close()` aborts it and waits for it, its
+   * response body included (until it is read to the end, cancelled, or aborted by `close()`).
+   * After `close()` it rejects with `SessionClosedError`.
+   */
+  async fetch(fetchFn: (input: string | URL | Request, init: RequestInit) => Promise<Response>, input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+    const caller = init.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
+    const signal = this.signalFor(caller);
+    const response = await this.run('fetch', caller, () => fetchFn(input, { ...init, signal }));
+    if (!response.body) return response;
+    let finish!: () => void;
+    const ended = new Promise<void>((resolve) => (finish = resolve));
+    signal.addEventListener('abort', finish, { once: true });
+    void ended.then(() => signal.removeEventListener('abort', finish));
+    this.hold(ended);
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            controller.close();
+            finish();
+          } else controller.enqueue(value);
+        } catch (error) {
+          controller.error(error);
+          finish();
+        }
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
   }
 
   /** Stops every call in flight and waits until none runs. */

@@ -92,10 +92,7 @@ export class SecretScrubber {
     if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Blob) return value; // file contents are the caller's data
     if (typeof ReadableStream !== 'undefined' && value instanceof ReadableStream) return value;
     if (value instanceof Promise || value instanceof WeakMap || value instanceof WeakSet) return value;
-    if (isHeaders(value)) {
-      scrubHeaders(value, (text) => this.text(text));
-      return value;
-    }
+    if (isHeaders(value)) return scrubHeaders(value, (text) => this.text(text));
     if (value instanceof Map) {
       for (const [key, entry] of value) value.set(key, SECRET_HEADERS.has(String(key).toLowerCase()) ? REDACTED : this.walk(entry, seen));
       return value;
@@ -148,19 +145,31 @@ function isHeaders(value: object): value is Headers {
   return typeof Headers !== 'undefined' && value instanceof Headers;
 }
 
-function scrubHeaders(headers: Headers, text: (s: string) => string): void {
-  const updates: Array<[string, string]> = [];
+/** What a header whose name held a secret is renamed to (a valid header name). */
+const REDACTED_HEADER = 'x-redacted';
+
+/**
+ * `headers` without secrets, in names and values: scrubbed in place, or, when they are immutable
+ * (a `Response`'s, which is what the SDK's errors carry as `headers`), a scrubbed copy that the
+ * caller puts in their place.
+ */
+function scrubHeaders(headers: Headers, text: (s: string) => string): Headers {
+  const entries: Array<[string, string]> = [];
+  let dirty = false;
   headers.forEach((v, k) => {
-    const clean = SECRET_HEADERS.has(k.toLowerCase()) ? REDACTED : text(v);
-    if (clean !== v) updates.push([k, clean]);
+    const name = text(k) === k ? k : REDACTED_HEADER;
+    const clean = SECRET_HEADERS.has(k) ? REDACTED : text(v);
+    if (clean !== v || name !== k) dirty = true;
+    entries.push([name, clean]);
   });
-  for (const [k, v] of updates) {
-    try {
-      headers.set(k, v);
-    } catch {
-      // immutable headers (a Response's): cannot happen for the SDK's error headers
-    }
+  if (!dirty) return headers;
+  try {
+    for (const name of new Set(headers.keys())) headers.delete(name);
+  } catch {
+    return new Headers(entries); // immutable: nothing was deleted
   }
+  for (const [k, v] of entries) headers.append(k, v);
+  return headers;
 }
 
 /** Scrubs only what looks like a key (no registered secrets): for text made before any client exists. */

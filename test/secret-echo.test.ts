@@ -1,8 +1,12 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterError, type CodeInterpreterSession } from '../src/index.js';
 import { createSimulator } from '../src/testing/index.js';
+import { serveOnLoopback } from '../src/testing/http-server.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { SALES_CSV } from './helpers/sim.js';
 
@@ -59,6 +63,31 @@ function everythingOf(error: unknown): string {
   walk(error);
   return parts.join('\n');
 }
+
+/**
+ * The simulator over real HTTP (so the client's own fetch answers with immutable `Headers`, as in
+ * production), failing the requests `failing` matches with `status` and the caller's key echoed in
+ * response headers: as a value (`x-echo`), in `set-cookie`, and as a header's name.
+ */
+async function headerEchoServer() {
+  const sim = createSimulator();
+  let failing: { status: number; matches: (method: string, path: string) => boolean } | undefined;
+  const server = await serveOnLoopback(async (request) => {
+    const key = (request.headers.get('authorization') ?? '').replace(/^Bearer /, '');
+    const path = new URL(request.url).pathname;
+    if (!failing?.matches(request.method, path)) return sim.handle(request);
+    await request.arrayBuffer();
+    const headers = new Headers({ 'content-type': 'application/json', 'x-echo': key, 'set-cookie': `k=${key}` });
+    headers.set(`x-${key.toLowerCase()}`, 'named after the key');
+    return new Response(JSON.stringify({ error: { message: 'nope', type: 'invalid_request_error', param: null, code: null } }), { status: failing.status, headers });
+  });
+  const client = new OpenAI({ apiKey: KEY, baseURL: server.url, maxRetries: 0 });
+  return { sim, server, client, fail: (f: typeof failing) => (failing = f) };
+}
+
+/** What `console.error(error)` prints, and every string reachable from the error. */
+const printed = (error: unknown) => inspect(error, { depth: 20 }) + everythingOf(error);
+const leaksAnyCase = (text: string) => leaks(text) || leaks(text.replace(KEY.toLowerCase(), KEY));
 
 let session: CodeInterpreterSession | undefined;
 afterEach(async () => {
@@ -120,4 +149,57 @@ describe('the API key never leaves the library, whatever the server echoes', () 
     }
     expect(inspect(session)).toMatch(/^CodeInterpreterSession \{\s+id: '[^']+',\s+model: 'gpt-5',\s+containerId: 'cntr_\w+',\s+closed: false\s+\}$/);
   });
+
+  describe('the key echoed in response headers (real HTTP, immutable Headers) is scrubbed from the error of every method', () => {
+    const methods: Array<{ name: string; matches: (method: string, path: string) => boolean; call: (s: CodeInterpreterSession, ref: FileRefLike) => Promise<unknown> }> = [
+      { name: 'run', matches: (m, p) => m === 'POST' && p.endsWith('/responses'), call: (s) => s.run('hello') },
+      {
+        name: 'stream',
+        matches: (m, p) => m === 'POST' && p.endsWith('/responses'),
+        call: async (s) => {
+          for await (const event of s.stream('hello')) void event;
+        },
+      },
+      { name: 'upload', matches: (m, p) => m === 'POST' && p.endsWith('/files'), call: (s) => s.upload(new TextEncoder().encode('a,b\n1,2\n'), { filename: 'more.csv' }) },
+      { name: 'download', matches: (m, p) => m === 'GET' && p.endsWith('/content'), call: (s, ref) => s.download(ref) },
+      { name: 'saveFile', matches: (m, p) => m === 'GET' && p.endsWith('/content'), call: async (s, ref) => s.saveFile(ref, await mkdtemp(join(tmpdir(), 'cis-echo-'))) },
+      { name: 'close', matches: (m) => m === 'DELETE', call: (s) => s.close() },
+    ];
+    for (const status of [400, 404, 500]) {
+      for (const method of methods) {
+        // A 404 to a delete means "already gone": close() succeeds, there is no error to look at.
+        if (method.name === 'close' && status === 404) continue;
+        it(`${method.name}() answered ${status}`, async () => {
+          const echo = await headerEchoServer();
+          try {
+            session = makeSession(echo.client, { retry: { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 1 } });
+            const events = recordEvents(session);
+            await session.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
+            const result = await session.run('revenue by region');
+            expect(result.files.length).toBeGreaterThan(0);
+            echo.fail({ status, matches: method.matches });
+            const error = await method.call(session, result.files[0]!).then(
+              () => 'resolved',
+              (e: unknown) => e,
+            );
+            expect(error).toBeInstanceOf(CodeInterpreterError);
+            const text = printed(error);
+            // The headers are there (so this looks at them), scrubbed.
+            expect(text).toContain(`'x-echo': '[redacted]'`);
+            expect(text).toContain(`'set-cookie': '[redacted]'`);
+            expect(text).toContain(`'x-redacted': 'named after the key'`);
+            expect(leaksAnyCase(text)).toBe(false);
+            expect(leaksAnyCase(printed(events.seen) + JSON.stringify(events.seen))).toBe(false);
+          } finally {
+            echo.fail(undefined);
+            await session?.close().catch(() => {});
+            await echo.server.close();
+          }
+        });
+      }
+    }
+  });
 });
+
+type FileRefLike = Parameters<CodeInterpreterSession['download']>[0];
+

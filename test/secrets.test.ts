@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { APIError } from 'openai';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +45,42 @@ describe('one scrubber for every string that leaves the library', () => {
     expect(everything).not.toContain(KEY.slice(12));
     expect(error.headers!.get('authorization')).toBe(REDACTED);
     expect(error.status).toBe(400);
+  });
+
+  it('every header container in a cause chain: immutable Headers (a fetched Response\'s) are replaced by a scrubbed copy; plain objects and Maps in place', async () => {
+    const HEX = '0123456789abcdef0123456789abcdef';
+    const server = createServer((_req, res) => {
+      res.writeHead(404, { 'x-echo': HEX, 'set-cookie': [`a=${HEX}`, 'b=2'], [`x-${KEY}`]: 'named after the key', 'x-request-id': 'req_1' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      await response.arrayBuffer();
+      expect(() => response.headers.set('x-echo', 'x')).toThrow(); // immutable, as the SDK's error headers are
+      const error = APIError.generate(404, undefined, 'nope', response.headers);
+      const record = { 'X-Echo': HEX, Cookie: 'c=1' };
+      const map = new Map<string, unknown>([['x-echo', HEX], ['set-cookie', 'short'], ['nested', new Headers({ 'x-echo': HEX })]]);
+      const outer = new Error('outer', { cause: Object.assign(new Error('middle', { cause: error }), { headers: record, map }) });
+      new SecretScrubber([HEX]).error(outer);
+      const text = inspect(outer, { depth: 20 });
+      expect(text).not.toContain(HEX);
+      expect(text).not.toContain(KEY.slice(8));
+      expect(error.headers).not.toBe(response.headers);
+      expect(error.headers!.get('x-echo')).toBe(REDACTED);
+      expect(error.headers!.getSetCookie()).toEqual([REDACTED, REDACTED]);
+      expect(error.headers!.get('x-redacted')).toBe('named after the key');
+      expect(error.headers!.get('x-request-id')).toBe('req_1');
+      expect(record).toEqual({ 'X-Echo': REDACTED, Cookie: REDACTED });
+      expect(map.get('x-echo')).toBe(REDACTED);
+      expect(map.get('set-cookie')).toBe(REDACTED);
+      expect((map.get('nested') as Headers).get('x-echo')).toBe(REDACTED);
+      // Clean headers are left as they are, not copied.
+      const clean = new Headers({ 'content-type': 'text/plain' });
+      expect(new SecretScrubber([HEX]).value(clean)).toBe(clean);
+    } finally {
+      server.close();
+    }
   });
 
   it('leaves bytes and unknown class instances alone, and survives cycles', () => {

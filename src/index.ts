@@ -74,6 +74,7 @@ export {
   CodeCallSchema,
   FileCitationSchema,
   GeneratedFileSchema,
+  PersistErrorSchema,
   ResponseSchema,
   CodeInterpreterCallSchema,
   ContainerFileCitationSchema,
@@ -84,4 +85,5 @@ export {
   type CodeCall,
   type FileCitation,
   type GeneratedFile,
+  type PersistError,
 } from './runs/result.js';

@@ -26,7 +26,11 @@ export interface SessionOptions {
   rateLimiter?: RateLimiter;
   /** Retry policy for failed requests; `false` sends each request once. @default { retries: 5, minTimeoutMs: 500, maxTimeoutMs: 8_000 } */
   retry?: false | RetryOptions;
-  /** Copy files the model writes to the Files API after each run, so they survive expiry. @default false */
+  /**
+   * Copy files the model writes to the Files API after each run, so they survive expiry. A copy
+   * that fails does not fail the run (the response is made and the conversation continues from
+   * it): the file is listed on `result.persistErrors` and emitted on `error`. @default false
+   */
   persistGeneratedFiles?: boolean;
   /** Where the session keeps its state (container id, files, conversation). @default in memory */
   store?: SessionStore;

@@ -538,14 +538,16 @@ export class CodeInterpreterSession implements AsyncDisposable {
     let listing: ContainerFile[] | undefined;
     try {
       listing = await this.files.list(signal);
-    } catch (error) {
-      if (persist || signal?.aborted) throw error;
-      // The run's answer is good: return it without generatedFiles, and report why.
-      this.events.emit('error', { operation: 'listGeneratedFiles', error: error instanceof Error ? error : new Error(String(error)) });
-      return;
+    } catch (caught) {
+      if (signal?.aborted) throw caught;
+      // The run's answer is good (and in the conversation): return it without generatedFiles,
+      // and report why. With persistGeneratedFiles, the files it cites are still copied.
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      this.events.emit('error', { operation: persist ? 'persistGeneratedFiles' : 'listGeneratedFiles', error });
+      if (persist) result.persistErrors = [{ containerId: result.containerId, error }];
     }
-    if (list) result.generatedFiles = generatedDuring(listing, result, startedAtSeconds);
-    if (persist) await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal, listing);
+    if (list && listing) result.generatedFiles = generatedDuring(listing, result, startedAtSeconds);
+    if (persist) await persistGeneratedFiles({ runner: this.runner, files: this.files, downloads: this.downloads, events: this.events }, result, signal, listing ?? []);
   }
 
   private touchIntervalMs(): number {

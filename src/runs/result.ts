@@ -70,6 +70,18 @@ export const CodeCallSchema = z.object({
 
 export const GeneratedFileSchema = z.object({ containerId: z.string(), fileId: z.string(), filename: z.string() });
 
+/**
+ * A generated file that `persistGeneratedFiles` could not copy to the Files API after a run that
+ * succeeded. Without `fileId`, the container listing itself failed: files the model wrote but
+ * did not cite may not have been copied either.
+ */
+export const PersistErrorSchema = z.object({
+  containerId: z.string(),
+  fileId: z.string().optional(),
+  filename: z.string().optional(),
+  error: z.custom<Error>((v) => v instanceof Error),
+});
+
 export const RunResultSchema = z.object({
   responseId: z.string(),
   containerId: z.string(),
@@ -84,6 +96,15 @@ export const RunResultSchema = z.object({
    * container: present only when that listing was made (see `RunOptions.listGeneratedFiles`).
    */
   generatedFiles: z.array(GeneratedFileSchema).optional(),
+  /**
+   * With `persistGeneratedFiles: true`: the generated files that could not be copied to the Files
+   * API (each with its error, also emitted on the `error` event). Empty when every copy was made;
+   * absent when `persistGeneratedFiles` is off. The run itself succeeded (and is part of the
+   * conversation): a failed copy does not reject `run()`. An uncopied file can be downloaded while
+   * its container lives; the next run's copy tries it again (it is still in the listing); it is
+   * lost if the container expires first.
+   */
+  persistErrors: z.array(PersistErrorSchema).optional(),
   usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), totalTokens: z.number() }).optional(),
   recovered: z.boolean(),
   raw: z.custom<OpenAI.Responses.Response>((v) => typeof v === 'object' && v !== null),
@@ -92,6 +113,7 @@ export const RunResultSchema = z.object({
 export type FileCitation = z.infer<typeof FileCitationSchema>;
 export type CodeCall = z.infer<typeof CodeCallSchema>;
 export type GeneratedFile = z.infer<typeof GeneratedFileSchema>;
+export type PersistError = z.infer<typeof PersistErrorSchema>;
 export type RunResult = z.infer<typeof RunResultSchema>;
 
 /** The `type` of an output item, content part, annotation or output, if it has one. */

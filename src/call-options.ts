@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors.js';
+import { uploadFilenameProblem } from './files/filename.js';
 import { parseWith } from './options.js';
 import { describeValue, durationMs } from './timers.js';
 
@@ -37,6 +38,25 @@ const uploadSource = z.custom((v) => isUploadSource(v), {
 
 const nonEmpty = (name: string) =>
   z.string({ error: (issue) => `expected ${name} as a non-empty string, got ${describeValue(issue.input)}` }).refine((s) => s.trim() !== '', `expected ${name} as a non-empty string`);
+
+/**
+ * Parameters of `run({ request })` the session reads or merges its own values into (the code
+ * interpreter tool, the outputs `include`, the background check): their shape is checked, so a
+ * wrong one is refused before anything is sent instead of failing inside the session.
+ */
+const MERGED_REQUEST_FIELDS: Record<string, z.ZodType> = {
+  tools: z.array(
+    z.looseObject(
+      { type: z.string({ error: (issue) => `expected each tool's type as a string (such as 'function' or 'web_search'), got ${describeValue(issue.input)}` }) },
+      { error: (issue) => `expected a tool object such as { type: 'web_search' }, got ${describeValue(issue.input)}` },
+    ),
+    { error: (issue) => `expected an array of tool objects (the code interpreter tool is added by the session), got ${describeValue(issue.input)}` },
+  ),
+  include: z.array(z.string({ error: (issue) => `expected each include entry as a string, got ${describeValue(issue.input)}` }), {
+    error: (issue) => `expected an array of strings (such as ['message.output_text.logprobs']), got ${describeValue(issue.input)}`,
+  }),
+  background: z.boolean({ error: (issue) => `expected true or false (and true is refused: see background mode), got ${describeValue(issue.input)}` }),
+};
 
 /** Parameters `run({ request })` may not set: the session sets them, or they have their own option. */
 const MANAGED_REQUEST_KEYS: Record<string, string> = {
@@ -79,12 +99,23 @@ export const RunOptionsSchema = z.strictObject({
       for (const [key, hint] of Object.entries(MANAGED_REQUEST_KEYS)) {
         if (key in request) ctx.addIssue({ code: 'custom', path: [key], message: `set by the session: ${hint}` });
       }
+      // The fields the session reads or merges its own values into: their shape is checked here.
+      for (const [key, schema] of Object.entries(MERGED_REQUEST_FIELDS)) {
+        if (request[key] === undefined) continue;
+        const parsed = schema.safeParse(request[key]);
+        if (!parsed.success) for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', path: [key, ...issue.path], message: issue.message });
+      }
     })
     .optional(),
 });
 
 export const UploadOptionsSchema = z.strictObject({
-  filename: nonEmpty('filename').optional(),
+  filename: nonEmpty('filename')
+    .superRefine((name, ctx) => {
+      const problem = uploadFilenameProblem(name);
+      if (problem && name.trim() !== '') ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .optional(),
   signal: signal.optional(),
   onProgress: callback('({ bytes, totalBytes }) => void').optional(),
 });

@@ -65,6 +65,30 @@ const cases: Array<[string, Call, RegExp]> = [
   ['close deletFiles', (s) => s.close({ deletFiles: false } as never), /^close\(\): unknown option 'deletFiles'$/],
   ['close(null)', (s) => s.close(null as never), /^close\(\): `options`: expected an options object, got null$/],
   ['listFiles extra', (s) => s.listFiles({ limit: 5 } as never), /^listFiles\(\): unknown option 'limit'$/],
+  // The request passthrough: fields the session reads or merges into are checked before the container is made.
+  ["request.tools 'x'", (s) => s.run('x', { request: { tools: 'x' } as never }), /^run\(\): `request\.tools`: expected an array of tool objects .*, got "x"$/],
+  ['request.tools [1]', (s) => s.run('x', { request: { tools: [1] } as never }), /`request\.tools\.0`: expected a tool object such as \{ type: 'web_search' \}, got 1/],
+  ['request.tools [{}]', (s) => s.run('x', { request: { tools: [{}] } as never }), /`request\.tools\.0\.type`: expected each tool's type as a string/],
+  ['request.tools null', (s) => s.run('x', { request: { tools: null } as never }), /`request\.tools`: expected an array of tool objects/],
+  ['stream request.tools {}', (s) => drain(s, 'x', { request: { tools: {} } }), /^stream\(\): `request\.tools`: expected an array/],
+  ["request.include 'x'", (s) => s.run('x', { request: { include: 'x' } as never }), /`request\.include`: expected an array of strings .*, got "x"/],
+  ['request.include [1]', (s) => s.run('x', { request: { include: [1] } as never }), /`request\.include\.0`: expected each include entry as a string, got 1/],
+  ["request.background 'true'", (s) => s.run('x', { request: { background: 'true' } as never }), /`request\.background`: expected true or false/],
+  ['request.input', (s) => s.run('x', { request: { input: [] } as never }), /`request\.input`: set by the session: pass the input as the first argument/],
+  // Upload file names: control characters, a backslash, over 255 UTF-8 bytes (given, or taken from the source).
+  ['upload filename NUL', (s) => s.upload(new Uint8Array(1), { filename: 'a\0b.csv' }), /^upload\(\): `filename`: contains a control character \(U\+0000\) at index 1/],
+  ['upload filename CRLF', (s) => s.upload(new Uint8Array(1), { filename: 'a.csv\r\nX-Injected: 1' }), /`filename`: contains a control character \(U\+000D\) at index 5/],
+  ['upload filename LF', (s) => s.upload(new Uint8Array(1), { filename: 'a\nb' }), /`filename`: contains a control character \(U\+000A\)/],
+  ['upload filename DEL', (s) => s.upload(new Uint8Array(1), { filename: 'a\u007fb' }), /`filename`: contains a control character \(U\+007F\)/],
+  ['upload filename backslash', (s) => s.upload(new Uint8Array(1), { filename: 'a\\b.csv' }), /`filename`: contains a backslash/],
+  ['upload filename 10000 chars', (s) => s.upload(new Uint8Array(1), { filename: 'a'.repeat(10_000) }), /`filename`: is 10000 bytes long in UTF-8; use a name of at most 255 bytes/],
+  ['upload filename 128 x é (256 bytes)', (s) => s.upload(new Uint8Array(1), { filename: 'é'.repeat(128) }), /`filename`: is 256 bytes long in UTF-8/],
+  ['upload File name with LF', (s) => s.upload(new File(['x'], 'evil\n.csv')), /^upload\(\): `filename`: the name taken from the source, "evil\\n\.csv", contains a control character \(U\+000A\) at index 4; use a name without control characters, or pass `filename` to upload it under another name$/],
+  ['run files: File name with CR', (s) => s.run('x', { files: [new File(['x'], 'a\r.csv')] }), /`filename`: the name taken from the source, "a\\r\.csv", contains a control character \(U\+000D\)/],
+  // close(): every non-boolean and an unknown key, each named (landed in 91df2e4; kept as a regression).
+  ['close deleteContainer 0 bogus', (s) => s.close({ deleteContainer: 0, bogus: 1 } as never), /^close\(\): `deleteContainer`: expected true or false, got 0; unknown option 'bogus'$/],
+  ['close deleteContainer null bogus', (s) => s.close({ deleteContainer: null, bogus: 1 } as never), /^close\(\): `deleteContainer`: expected true or false, got null; unknown option 'bogus'$/],
+  ["close deleteContainer 'false' bogus", (s) => s.close({ deleteContainer: 'false', bogus: 1 } as never), /^close\(\): `deleteContainer`: expected true or false, got "false"; unknown option 'bogus'$/],
 ];
 
 describe('bad input to any method gets a typed error naming what to change, and nothing is sent', () => {

@@ -14,7 +14,12 @@ import { prepareUpload, type ProgressListener } from './upload-source.js';
 
 /** Options of `upload()`. */
 export interface UploadOptions {
-  /** The name the file gets in the container. @default the path's base name, a File's name, or `upload.bin` */
+  /**
+   * The name the file gets in the container. Refused with `InvalidOptionsError` (before anything
+   * is sent, whether given here or taken from the source): control characters, a backslash, more
+   * than 255 UTF-8 bytes. Quotes and non-ASCII are fine.
+   * @default the path's base name, a File's name, or `upload.bin`
+   */
   filename?: string;
   signal?: AbortSignal;
   /** Told the bytes sent so far (for paths and streams, as they are read). */

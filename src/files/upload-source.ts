@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import type { Uploadable } from 'openai';
 import { InvalidOptionsError } from '../errors.js';
+import { uploadFilenameProblem } from './filename.js';
 import { sha256 } from './orphans.js';
 import type { UploadSource } from './types.js';
 
@@ -78,6 +79,18 @@ export async function prepareUpload(source: UploadSource, filename?: string, onP
   if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) {
     throw new InvalidOptionsError('upload()', [{ path: 'filename', message: 'expected a non-empty string' }]);
   }
+  const prepared = await prepareSource(source, filename, onProgress);
+  // Checked before anything is sent, whether given or taken from the source (a path, File.name).
+  const problem = uploadFilenameProblem(prepared.filename);
+  if (problem) {
+    const message =
+      filename !== undefined ? problem : `the name taken from the source, ${JSON.stringify(prepared.filename.slice(0, 80))}, ${problem}, or pass \`filename\` to upload it under another name`;
+    throw new InvalidOptionsError('upload()', [{ path: 'filename', message }]);
+  }
+  return prepared;
+}
+
+async function prepareSource(source: UploadSource, filename: string | undefined, onProgress: ProgressListener | undefined): Promise<PreparedUpload> {
   if (typeof source === 'string') {
     const info = await stat(source).catch((error: NodeJS.ErrnoException) => {
       throw new InvalidOptionsError('upload()', [{ path: 'source', message: `no readable file at '${source}' (${error.code ?? error.message}); pass an existing path, bytes, a Blob or a stream` }]);

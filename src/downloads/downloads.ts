@@ -14,7 +14,7 @@ import {
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { FileCitation, GeneratedFile, RunResult } from '../runs/result.js';
 import type { StateHolder } from '../store/state-holder.js';
-import { prepareFolder, saveStream, type SaveOptions } from './save-stream.js';
+import { PathClaims, prepareFolder, saveStream, type SaveOptions } from './save-stream.js';
 
 /** A file to download: a citation or generated-file entry of a result, or a container file id. */
 export type FileRef = FileCitation | GeneratedFile | string;
@@ -136,14 +136,14 @@ export class Downloads {
    * Saves one file into `dir`. The folder is checked (and created) before the download is opened;
    * once it is open, every failure cancels the body, so no connection is left behind.
    */
-  async save(ref: FileRef, dir: string, opts: SaveOptions = {}): Promise<string> {
+  async save(ref: FileRef, dir: string, opts: SaveOptions = {}, claimed?: PathClaims): Promise<string> {
     const folder = await prepareFolder(dir);
     const opened = await this.open(ref, opts.signal);
     if (opts.maxBytes !== undefined && opened.size !== undefined && opened.size > opts.maxBytes) {
       await opened.body.cancel().catch(() => {});
       throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
     }
-    return saveStream(opened.body, folder, opened.filename, opened.fileId, opts, opened.size);
+    return saveStream(opened.body, folder, opened.filename, opened.fileId, opts, opened.size, claimed);
   }
 
   /**
@@ -158,12 +158,13 @@ export class Downloads {
     const files = filesToSave(result); // cited files, then listed generated ones (structured output drops citations)
     const folder = await prepareFolder(dir, 'saveAll()');
     const outcomes: Array<{ path: string } | { error: CodeInterpreterError }> = new Array(files.length);
+    const claimed = new PathClaims(); // two files of one call never get the same path, `overwrite` or not
     let next = 0;
     const worker = async () => {
       while (next < files.length) {
         const index = next++;
         try {
-          outcomes[index] = { path: await this.save(files[index]!, folder, saveOptions) };
+          outcomes[index] = { path: await this.save(files[index]!, folder, saveOptions, claimed) };
         } catch (error) {
           outcomes[index] = { error: toLibraryError(error, { operation: `saving ${files[index]!.filename}`, scrubber: this.deps.runner.scrubber }) as CodeInterpreterError };
         }

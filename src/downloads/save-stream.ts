@@ -9,7 +9,11 @@ import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, clause, des
 import { numberedName, safeFilename } from './safe-filename.js';
 
 export interface SaveOptions {
-  /** Replace an existing file of the same name. @default false (a numbered name is chosen instead) */
+  /**
+   * Replace an existing file of the same name. In `saveAll`, this applies to files that were there
+   * before the call: two files of one call with the same name never share a path (the later one
+   * gets `name (1).ext`). @default false (a numbered name is chosen instead)
+   */
   overwrite?: boolean;
   /** Abort with `DownloadTooLargeError` once the download grows past this many bytes. @default no limit */
   maxBytes?: number;
@@ -63,6 +67,8 @@ export async function saveStream(
   fileId: string,
   options: SaveOptions = {},
   totalBytes?: number,
+  /** Paths already given to other files of the same `saveAll`: never reused, even with `overwrite`. */
+  claimed?: PathClaims,
 ): Promise<string> {
   const name = safeFilename(filename, fileId);
   const temp = join(folder, `.${name.slice(0, 40)}.${randomBytes(6).toString('hex')}.part`);
@@ -86,7 +92,7 @@ export async function saveStream(
     await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(temp, { flags: 'wx' }), {
       signal: options.signal,
     });
-    return await placeFile(temp, folder, name, options.overwrite ?? false);
+    return await placeFile(temp, folder, name, options.overwrite ?? false, claimed);
   } catch (error) {
     await unlink(temp).catch(() => {});
     // The pipeline cancels the body when it fails; a failure before it started did not.
@@ -96,20 +102,43 @@ export async function saveStream(
   }
 }
 
-async function placeFile(temp: string, folder: string, name: string, overwrite: boolean): Promise<string> {
-  if (overwrite) {
-    const target = inside(folder, name);
-    await rename(temp, target);
-    return target;
+/**
+ * The paths one `saveAll` has given out, so two of its files never share one: `overwrite` replaces
+ * files that were there before the call, not another file of the same call (that one gets a
+ * numbered name). Compared case-insensitively where the file system usually is (macOS, Windows).
+ */
+export class PathClaims {
+  private readonly taken = new Set<string>();
+  private readonly key = process.platform === 'darwin' || process.platform === 'win32' ? (p: string) => p.normalize('NFC').toLowerCase() : (p: string) => p;
+
+  /** Claims `path` unless another file of the call has it; true when claimed now. */
+  claim(path: string): boolean {
+    const key = this.key(path);
+    if (this.taken.has(key)) return false;
+    this.taken.add(key);
+    return true;
   }
+
+  release(path: string): void {
+    this.taken.delete(this.key(path));
+  }
+}
+
+async function placeFile(temp: string, folder: string, name: string, overwrite: boolean, claimed?: PathClaims): Promise<string> {
   for (let n = 0; n < MAX_NUMBERED; n++) {
     const target = inside(folder, numberedName(name, n));
+    if (claimed && !claimed.claim(target)) continue; // another file of this saveAll has this path
     try {
+      if (overwrite) {
+        await rename(temp, target);
+        return target;
+      }
       await link(temp, target); // fails with EEXIST instead of replacing: no race with another writer
       await unlink(temp);
       return target;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      claimed?.release(target);
+      if (overwrite || (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
   }
   throw new FileSaveError(`saveFile(): ${MAX_NUMBERED} files named like '${name}' already exist in ${folder}; pass { overwrite: true } or another dir`, join(folder, name), { code: 'EEXIST' });

@@ -1,4 +1,4 @@
-import { httpErrorOf, isConnectionFailure } from './retry/error-shape.js';
+import { httpErrorOf, isBodyInterrupted, isConnectionFailure } from './retry/error-shape.js';
 import { SecretScrubber, patternScrubber } from './secrets.js';
 
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
@@ -124,14 +124,19 @@ export class RetriesExhaustedError extends CodeInterpreterError {
   readonly attempts: number;
   constructor(operation: string, attempts: number, options: { cause: unknown }) {
     const status = (options.cause as { status?: unknown } | null | undefined)?.status;
-    const advice =
-      typeof status === 'number'
+    const advice = isBodyInterrupted(options.cause)
+      ? `${BROKEN_BODY_HINT}, or raise \`retry.retries\` to try more times.`
+      : typeof status === 'number'
         ? 'Raise `retry.retries` or `retry.maxTimeoutMs`, or lower the request rate.'
         : "The API could not be reached: check the network connection and the client's `baseURL` (OPENAI_BASE_URL); raise `retry.retries` to keep trying longer.";
     super(`${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(options.cause).replace(/\.+$/, '')}. ${advice}`, options);
     this.attempts = attempts;
   }
 }
+
+/** What to do about a download whose connection broke mid-body (each attempt starts over). */
+const BROKEN_BODY_HINT =
+  'The connection broke before the whole file arrived: check the network or any proxy between this process and the API (one that cuts long or large answers)';
 
 /** A download grew past `maxBytes`; nothing was left on disk. */
 export class DownloadTooLargeError extends CodeInterpreterError {
@@ -157,7 +162,7 @@ export class FileNotFoundError extends CodeInterpreterError {
 
 /**
  * The API refused a request (a 4xx other than an expiry, or an error that is not retried), or the
- * connection failed with retries turned off. The SDK's error is `cause`; its status, code, param
+ * connection failed (or broke during a download) with retries turned off. The SDK's error is `cause`; its status, code, param
  * and type are copied here (scrubbed of secrets).
  */
 export class RequestFailedError extends CodeInterpreterError {
@@ -186,6 +191,7 @@ export class RequestFailedError extends CodeInterpreterError {
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
 function requestHint(error: unknown): string {
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
+  if (isBodyInterrupted(error)) return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
   const http = httpErrorOf(error);
   if (!http) return 'Check the options of the call.';
   const { status, code } = http;
@@ -258,7 +264,7 @@ export function toLibraryError(
   if (context.signal?.aborted) return context.signal.reason;
   if (error instanceof CodeInterpreterError) return scrubber.error(error);
   scrubber.error(error);
-  if (httpErrorOf(error) || isConnectionFailure(error)) return new RequestFailedError(context.operation, error);
+  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error)) return new RequestFailedError(context.operation, error);
   const code = errnoCode(error);
   if (code) {
     const path = (error as NodeJS.ErrnoException).path ?? '';

@@ -14,6 +14,7 @@ import {
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { FileCitation, GeneratedFile, RunResult } from '../runs/result.js';
 import type { StateHolder } from '../store/state-holder.js';
+import { bodyChunks } from './body.js';
 import { PathClaims, prepareFolder, saveStream, type SaveOptions } from './save-stream.js';
 
 /** A file to download: a citation or generated-file entry of a result, or a container file id. */
@@ -53,7 +54,18 @@ export class Downloads {
     private readonly deps: { runner: RequestRunner; lifecycle: ContainerLifecycle; state: StateHolder; onActivity: () => void },
   ) {}
 
-  async open(ref: FileRef, signal?: AbortSignal): Promise<OpenedDownload> {
+  /** The file's answer, its body unread (for `downloadStream()` and copies): a break in the body reaches its reader. */
+  open(ref: FileRef, signal?: AbortSignal): Promise<OpenedDownload> {
+    return this.fetchContent(ref, signal, async (opened) => opened);
+  }
+
+  /**
+   * Sends the content request for `ref` and hands the answer to `consume` inside the retried call,
+   * so a body that breaks mid-way (`BodyInterruptedError`, from {@link bodyChunks}) fails that
+   * attempt and the retry starts over with a new request. A file its container lost is read
+   * from the copy `persistGeneratedFiles` kept, if any.
+   */
+  private async fetchContent<T>(ref: FileRef, signal: AbortSignal | undefined, consume: (opened: OpenedDownload) => Promise<T>): Promise<T> {
     const { runner, lifecycle } = this.deps;
     const fileId = typeof ref === 'string' ? ref : ref.fileId;
     const containerId = typeof ref === 'string' ? (lifecycle.containerId ?? (await lifecycle.ensure(signal))) : ref.containerId;
@@ -64,21 +76,30 @@ export class Downloads {
         const meta = await runner.send('containers.files.retrieve', (c, s) => c.containers.files.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : undefined), { signal });
         filename = containerFilename(meta.path, meta.source);
       }
-      const response = await runner
-        .send('containers.files.content', (c, s) => c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options), { signal })
+      const name = filename;
+      const value = await runner
+        .send(
+          'containers.files.content',
+          async (c, s) => consume(this.opened(fileId, containerId, name, await c.containers.files.content.retrieve(fileId, { container_id: containerId }, s ? { signal: s } : options))),
+          { signal },
+        )
         .catch((error: unknown) => {
           throw persistentContentFailure(error, fileId, containerId) ?? error;
         });
       if (containerId === lifecycle.containerId) this.deps.onActivity();
       runner.stats.downloads++;
-      return this.opened(fileId, containerId, filename, response);
+      return value;
     } catch (error) {
       if (!isNotFound(error)) throw error;
       const copy = this.deps.state.current.files.find((f) => f.containerFileId === fileId && f.origin === 'generated');
       if (copy) {
-        const response = await runner.send('files.content', (c, s) => c.files.content(copy.fileId, s ? { signal: s } : undefined), { signal });
+        const value = await runner.send(
+          'files.content',
+          async (c, s) => consume(this.opened(fileId, containerId, filename ?? copy.filename, await c.files.content(copy.fileId, s ? { signal: s } : undefined))),
+          { signal },
+        );
         runner.stats.downloads++;
-        return this.opened(fileId, containerId, filename ?? copy.filename, response);
+        return value;
       }
       const gone = containerId !== lifecycle.containerId || (await lifecycle.isExpiry(error, 'container-file', containerId, signal));
       throw new FileNotFoundError(
@@ -105,45 +126,53 @@ export class Downloads {
     };
   }
 
-  /** The whole file in memory; `maxBytes` guards against surprises. */
-  async download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
-    const opened = await this.open(ref, opts.signal);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = opened.body.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (opts.maxBytes !== undefined && total > opts.maxBytes) throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
-        chunks.push(value);
+  /** The whole file in memory; `maxBytes` guards against surprises (per attempt: a broken download starts over). */
+  download(ref: FileRef, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<DownloadedFile> {
+    return this.fetchContent(ref, opts.signal, async (opened) => {
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for await (const chunk of bodyChunks(opened.body, opened.fileId, opened.size, opts.signal)) {
+        total += chunk.byteLength;
+        if (opts.maxBytes !== undefined && total > opts.maxBytes) throw new DownloadTooLargeError(opened.fileId, opts.maxBytes); // the body is cancelled
+        chunks.push(chunk);
       }
-    } catch (error) {
-      await reader.cancel().catch(() => {});
-      throw error;
-    }
-    const bytes = new Uint8Array(total);
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-    return { filename: opened.filename, bytes, ...(opened.contentType !== undefined && { contentType: opened.contentType }) };
+      const bytes = new Uint8Array(total);
+      let offset = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      return { filename: opened.filename, bytes, ...(opened.contentType !== undefined && { contentType: opened.contentType }) };
+    });
   }
 
   /**
    * Saves one file into `dir`. The folder is checked (and created) before the download is opened;
-   * once it is open, every failure cancels the body, so no connection is left behind.
+   * once it is open, every failure cancels the body, so no connection is left behind. A body that
+   * breaks mid-way is retried from the start into a fresh temporary file.
    */
   async save(ref: FileRef, dir: string, opts: SaveOptions = {}, claimed?: PathClaims): Promise<string> {
     const folder = await prepareFolder(dir);
-    const opened = await this.open(ref, opts.signal);
-    if (opts.maxBytes !== undefined && opened.size !== undefined && opened.size > opts.maxBytes) {
-      await opened.body.cancel().catch(() => {});
-      throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
-    }
-    return saveStream(opened.body, folder, opened.filename, opened.fileId, opts, opened.size, claimed);
+    const { onProgress } = opts;
+    // Each attempt counts from 0; the caller's progress never goes back.
+    let reported = 0;
+    const options: SaveOptions = onProgress
+      ? {
+          ...opts,
+          onProgress: (progress) => {
+            if (progress.bytes <= reported) return;
+            reported = progress.bytes;
+            onProgress(progress);
+          },
+        }
+      : opts;
+    return this.fetchContent(ref, opts.signal, async (opened) => {
+      if (opts.maxBytes !== undefined && opened.size !== undefined && opened.size > opts.maxBytes) {
+        await opened.body.cancel().catch(() => {});
+        throw new DownloadTooLargeError(opened.fileId, opts.maxBytes);
+      }
+      return saveStream(opened.body, folder, opened.filename, opened.fileId, options, opened.size, claimed);
+    });
   }
 
   /**

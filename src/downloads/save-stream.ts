@@ -3,9 +3,10 @@ import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, clause, describeError, errnoCode, fsHint } from '../errors.js';
+import { bodyChunks } from './body.js';
 import { numberedName, safeFilename } from './safe-filename.js';
 
 export interface SaveOptions {
@@ -15,10 +16,14 @@ export interface SaveOptions {
    * gets `name (1).ext`). @default false (a numbered name is chosen instead)
    */
   overwrite?: boolean;
-  /** Abort with `DownloadTooLargeError` once the download grows past this many bytes. @default no limit */
+  /** Abort with `DownloadTooLargeError` once the download grows past this many bytes (counted per attempt). @default no limit */
   maxBytes?: number;
   signal?: AbortSignal;
-  /** Told the bytes written so far and the size the server announced. */
+  /**
+   * Told the bytes written so far and the size the server announced. A download whose connection
+   * broke is retried from the start; `bytes` never goes back: the new attempt is reported again
+   * once it gets past what was reported.
+   */
   onProgress?: (progress: { bytes: number; totalBytes: number | undefined }) => void;
 }
 
@@ -58,7 +63,8 @@ function writeError(error: unknown, folder: string, name: string): unknown {
  * version of `filename`: first to a temporary name in the same folder, then renamed (or
  * hard-linked, which refuses to replace an existing file) to the final name. Memory stays
  * constant; a failed or oversized download leaves nothing behind, and a folder that went away
- * meanwhile fails the write with a `FileSaveError` (the body is cancelled).
+ * meanwhile fails the write with a `FileSaveError` (the body is cancelled). A body that breaks
+ * mid-way fails with `BodyInterruptedError`, which the caller's request runner retries.
  */
 export async function saveStream(
   body: ReadableStream<Uint8Array>,
@@ -89,7 +95,7 @@ export async function saveStream(
     },
   });
   try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), counter, createWriteStream(temp, { flags: 'wx' }), {
+    await pipeline(bodyChunks(body, fileId, totalBytes, options.signal), counter, createWriteStream(temp, { flags: 'wx' }), {
       signal: options.signal,
     });
     return await placeFile(temp, folder, name, options.overwrite ?? false, claimed);

@@ -104,3 +104,40 @@ export function isConnectionFailure(error: unknown): boolean {
   if (names.includes('APIConnectionError') || names.includes('APIConnectionTimeoutError')) return true;
   return 'status' in error && error.status === undefined && 'headers' in error && error.headers === undefined && typeof error.message === 'string' && CONNECTION_MESSAGE.test(error.message);
 }
+
+/**
+ * A response body that broke off before its end: the connection was reset or closed after the
+ * answer's headers, mid-body (or short of the announced `content-length`). Made where the library
+ * reads a body (downloads); retried like a connection failure, from the start.
+ */
+export class BodyInterruptedError extends Error {
+  /** Bytes received before the break. */
+  readonly receivedBytes: number;
+  /** The size the server announced (`content-length`), when it did. */
+  readonly expectedBytes: number | undefined;
+  constructor(what: string, receivedBytes: number, expectedBytes: number | undefined, cause: unknown) {
+    super(
+      `the connection broke during the download of ${what} after ${receivedBytes}${expectedBytes === undefined ? '' : ` of ${expectedBytes}`} bytes (${causeChain(cause)})`,
+      { cause },
+    );
+    this.name = 'BodyInterruptedError';
+    this.receivedBytes = receivedBytes;
+    this.expectedBytes = expectedBytes;
+  }
+}
+
+/** A body that broke mid-way ({@link BodyInterruptedError}, by class name like the rest of this module). */
+export function isBodyInterrupted(error: unknown): boolean {
+  return classNames(error).includes('BodyInterruptedError');
+}
+
+/** `terminated: other side closed`: the messages of an error and its causes (fetch's own message says little). */
+function causeChain(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (message && !parts.includes(message)) parts.push(message);
+    if (typeof e !== 'object') break;
+  }
+  return parts.join(': ') || 'no reason given';
+}

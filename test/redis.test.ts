@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
@@ -120,11 +122,25 @@ describeRedis('RedisSessionStore', () => {
     expect(((raw as Error).cause as Error).name).toBe('MaxRetriesPerRequestError');
     expect((raw as Error).message).not.toMatch(/\.\./);
     await patient.close();
-    // A caller's signal wins over the timeout, with its own reason.
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
-    await expect(store.update('s', { type: 'removeFile', fileId: 'f' }, { signal: controller.signal })).rejects.toThrow('caller gave up');
     await store.close();
+    // A caller's signal wins over the timeout, with its own reason. The "Redis" here accepts the
+    // connection and never answers, so nothing but the signal can end the call early (a refused
+    // port would let ioredis give up first when the abort timer runs late on a loaded machine).
+    const silent = createServer(() => undefined);
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const mute = new RedisSessionStore({ redis: `redis://127.0.0.1:${(silent.address() as AddressInfo).port}`, redisTimeoutMs: 2_000 });
+    try {
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+      await expect(mute.update('s', { type: 'removeFile', fileId: 'f' }, { signal: controller.signal })).rejects.toThrow('caller gave up');
+      // close() does not wait forever for the QUIT a mute Redis never answers: redisTimeoutMs, then disconnect.
+      const closing = performance.now();
+      await mute.close();
+      expect(performance.now() - closing).toBeLessThan(2_000 + 1_000);
+    } finally {
+      silent.close();
+    }
   });
 
   it('a session on an unreachable store fails with StoreUnavailableError and sends nothing to the API', async () => {

@@ -93,14 +93,17 @@ export class BoundedRedis {
     }
   }
 
-  /** Quits the connection if it was made from a URL (a client you passed stays open). */
-  async close(): Promise<void> {
+  /**
+   * Quits the connection if it was made from a URL (a client you passed stays open). A Redis that
+   * does not answer the QUIT within `timeoutMs` (paused, a dead peer) is disconnected instead.
+   */
+  async close(timeoutMs: number): Promise<void> {
     const { client, owned } = await this.connection;
     if (!owned || client.status === 'end') return;
     if (client.status === 'wait') return client.disconnect(); // never connected
     this.hold(client); // the QUIT reply is awaited: keep the process up for it
     try {
-      await client.quit();
+      await withTimeout(client.quit(), timeoutMs, 'Redis QUIT');
     } catch {
       client.disconnect();
     } finally {

@@ -179,6 +179,6 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       const taken = await take(0, opts);
       if (!('member' in taken)) taken.sent();
     },
-    close: () => redis.close(),
+    close: () => redis.close(timeoutMs),
   };
 }

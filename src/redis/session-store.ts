@@ -247,6 +247,6 @@ export class RedisSessionStore implements SessionStore {
    * idle connection made from a URL never keeps it alive); use it to free the connection early.
    */
   close(): Promise<void> {
-    return this.redis.close();
+    return this.redis.close(this.redisTimeoutMs);
   }
 }

@@ -1,4 +1,4 @@
-import { isNotFound } from '../retry/error-shape.js';
+import { CLOCK_SLACK_SECONDS, deleteRemembering } from '../orphans.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { ApiContainer } from './types.js';
 
@@ -11,9 +11,6 @@ export interface UnconfirmedContainer {
   /** Running containers of that name created since, which may be it (for names the session did not generate). */
   candidateIds: string[];
 }
-
-/** How far the server's `created_at` (whole seconds) may lag the client's clock. */
-const CLOCK_SLACK_SECONDS = 5;
 
 /**
  * Containers the session made but may not be using: creates whose answer was lost (claimed by
@@ -64,15 +61,8 @@ export class ContainerOrphans {
 
   /** Deletes a container; one already gone is fine. A failure is remembered (and reported by close()). */
   async delete(id: string): Promise<void> {
-    try {
-      await this.deps.runner.send('containers.delete', (client) => client.containers.delete(id));
-    } catch (error) {
-      if (!isNotFound(error)) {
-        this.undeleted.add(id);
-        throw error;
-      }
-    }
-    this.undeleted.delete(id);
+    const error = await deleteRemembering(this.undeleted, id, () => this.deps.runner.send('containers.delete', (client) => client.containers.delete(id)));
+    if (error !== undefined) throw error;
     this.deps.onDeleted?.(id);
   }
 

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { isNotFound } from '../retry/error-shape.js';
+import { CLOCK_SLACK_SECONDS, deleteRemembering } from '../orphans.js';
 import type { RequestRunner } from '../retry/request-runner.js';
-
-/** How far the server's `created_at` (whole seconds) may lag the client's clock. */
-const CLOCK_SLACK_SECONDS = 5;
 
 /** An upload whose answer was lost and that no look-up could settle: a Files API file may exist. */
 export interface UnconfirmedFile {
@@ -69,17 +66,8 @@ export class FileOrphans {
   }
 
   /** Deletes a Files API file the session made and no longer needs; a failure is remembered for the report. */
-  async discard(id: string): Promise<unknown> {
-    try {
-      await this.deps.runner.send('files.delete', (client) => client.files.delete(id));
-    } catch (error) {
-      if (!isNotFound(error)) {
-        this.undeleted.add(id);
-        return error;
-      }
-    }
-    this.undeleted.delete(id);
-    return undefined;
+  discard(id: string): Promise<unknown> {
+    return deleteRemembering(this.undeleted, id, () => this.deps.runner.send('files.delete', (client) => client.files.delete(id)));
   }
 
   /** At close: looks for unconfirmed uploads again (deleting what it finds), retries failed deletions; returns what is left. */

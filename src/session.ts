@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import OpenAI, { type ClientOptions } from 'openai';
 import { combineSignals, raceSignal } from './abort.js';
@@ -145,8 +145,11 @@ export class CodeInterpreterSession implements AsyncDisposable {
   private readonly downloads: Downloads;
   private readonly runs: RunRecovery;
   private loaded: Promise<unknown> | undefined;
-  /** This session object's name for the store's keep-alive lease. */
-  private readonly leaseHolder = `${process.pid}-${randomUUID()}`;
+  /**
+   * This session object's name for the store's keep-alive lease. From one native call: a
+   * `randomUUID()` is built by concatenation and kept as ~20 string pieces (~600 bytes a session).
+   */
+  private readonly leaseHolder = `${process.pid}-${randomBytes(16).toString('hex')}`;
   private closing: Promise<void> | undefined;
   private readonly calls = new InFlightCalls();
   private usedAt = Date.now();

@@ -18,10 +18,12 @@ export interface MemorySessionStoreOptions {
  * Redis. Callers get copies: nothing outside the store mutates its state.
  */
 export class MemorySessionStore implements SessionStore {
-  private readonly states = new Map<string, SessionState>();
-  private readonly tombstones = new Map<string, number>();
-  private readonly locks = new Map<string, Promise<void>>();
-  private readonly leases = new Map<string, { holder: string; until: number }>();
+  // Made on first write: every session without a store of its own has one of these, and an idle
+  // pooled session never writes (four empty maps are ~0.7 KiB a session).
+  private states: Map<string, SessionState> | undefined;
+  private tombstones: Map<string, number> | undefined;
+  private locks: Map<string, Promise<void>> | undefined;
+  private leases: Map<string, { holder: string; until: number }> | undefined;
   private readonly tombstoneTtlMs: number;
   private readonly now: () => number;
 
@@ -31,43 +33,45 @@ export class MemorySessionStore implements SessionStore {
   }
 
   private isClosed(sessionId: string): boolean {
-    const until = this.tombstones.get(sessionId);
+    const until = this.tombstones?.get(sessionId);
     if (until === undefined) return false;
     if (until > this.now()) return true;
-    this.tombstones.delete(sessionId);
+    this.tombstones!.delete(sessionId);
     return false;
   }
 
   async load(sessionId: string): Promise<SessionState | undefined> {
     if (this.isClosed(sessionId)) return { ...emptyState(), closed: true };
-    const state = this.states.get(sessionId);
+    const state = this.states?.get(sessionId);
     return state && copyState(state);
   }
 
   async update(sessionId: string, change: StateChange): Promise<StateUpdate> {
     if (this.isClosed(sessionId)) return { state: { ...emptyState(), closed: true }, applied: false };
-    let state = this.states.get(sessionId);
-    if (!state) this.states.set(sessionId, (state = emptyState()));
+    const states = (this.states ??= new Map());
+    let state = states.get(sessionId);
+    if (!state) states.set(sessionId, (state = emptyState()));
     const applied = applyStateChange(state, change);
     return { state: copyState(state), applied };
   }
 
   async delete(sessionId: string): Promise<SessionState | undefined> {
     if (this.isClosed(sessionId)) return { ...emptyState(), closed: true };
-    const state = this.states.get(sessionId);
-    this.states.delete(sessionId);
-    this.tombstones.set(sessionId, this.now() + this.tombstoneTtlMs);
+    const state = this.states?.get(sessionId);
+    this.states?.delete(sessionId);
+    (this.tombstones ??= new Map()).set(sessionId, this.now() + this.tombstoneTtlMs);
     return state && copyState(state);
   }
 
   /** One holder at a time per session and lock name, within this process. */
   async withLock<T>(sessionId: string, name: string, fn: () => Promise<T>, options: StoreCallOptions = {}): Promise<T> {
     const key = `${sessionId}\0${name}`;
-    const before = this.locks.get(key) ?? Promise.resolve();
+    const locks = (this.locks ??= new Map());
+    const before = locks.get(key) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((resolve) => (release = resolve));
     const chained = before.then(() => mine);
-    this.locks.set(key, chained);
+    locks.set(key, chained);
     try {
       await raceSignal(before, options.signal);
     } catch (error) {
@@ -76,7 +80,7 @@ export class MemorySessionStore implements SessionStore {
       throw error;
     } finally {
       void chained.then(() => {
-        if (this.locks.get(key) === chained) this.locks.delete(key);
+        if (locks.get(key) === chained) locks.delete(key);
       });
     }
     try {
@@ -89,9 +93,10 @@ export class MemorySessionStore implements SessionStore {
   async lease(sessionId: string, name: string, holder: string, ttlMs: number): Promise<LeaseState> {
     const key = `${sessionId}\0${name}`;
     const now = this.now();
-    const current = this.leases.get(key);
+    const leases = (this.leases ??= new Map());
+    const current = leases.get(key);
     if (current && current.holder !== holder && current.until > now) return { held: false, remainingMs: current.until - now };
-    this.leases.set(key, { holder, until: now + ttlMs });
+    leases.set(key, { holder, until: now + ttlMs });
     return { held: true, remainingMs: ttlMs };
   }
 }

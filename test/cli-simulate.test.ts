@@ -74,6 +74,18 @@ describe('code-interpreter simulate', () => {
     expect(output).toContain(`Left behind: 1 running container(s) (${again.id}), 1 Files API file(s) (${file.id}).`);
   });
 
+  it("gives uploads the service's hashed paths, or plain ones with --no-hashed-paths", async () => {
+    for (const [flags, pattern] of [[[], /^\/mnt\/data\/[0-9a-f]{32}-data\.csv$/], [['--no-hashed-paths'], /^\/mnt\/data\/data\.csv$/]] as const) {
+      const sim = await startSimulateProcess(...flags);
+      const client = new OpenAI({ apiKey: 'test', baseURL: sim.url, maxRetries: 0 });
+      const container = await client.containers.create({ name: 'paths' });
+      const file = await client.containers.files.create(container.id, { file: new File(['a,b\n1,2\n'], 'data.csv') });
+      expect(file.path).toMatch(pattern);
+      await client.containers.delete(container.id);
+      expect((await sim.stop()).code).toBe(0);
+    }
+  });
+
   it('refuses bad flags with exit code 2 before serving anything', async () => {
     for (const flags of [['--port', 'http'], ['--port', '70000'], ['--rate-limit', '100'], ['--rate-limit', '0/1000'], ['--latency-ms', '-5']]) {
       const { code, stderr } = await cli('simulate', ...flags);

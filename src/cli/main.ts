@@ -166,6 +166,7 @@ export function buildProgram(io: CliIO = { stdout: process.stdout, stderr: proce
     .option('--expire-after-idle-ms <ms>', 'containers expire after this much inactivity (default 20 minutes)', msFlag)
     .option('--rate-limit <requests/ms>', 'answer 429 over this rate, e.g. 100/60000', rateLimitFlag)
     .option('--log', 'print each request as it is answered (time, method, path, status)')
+    .option('--no-hashed-paths', 'put uploaded files at /mnt/data/<name> instead of the service\'s /mnt/data/<hash>-<name>')
     .addHelpText(
       'after',
       '\nOn SIGINT/SIGTERM it stops and prints the containers still running and the Files API files not deleted.\n\nExamples:\n' +

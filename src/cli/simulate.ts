@@ -12,6 +12,8 @@ export interface SimulateFlags {
   expireAfterIdleMs?: number;
   rateLimit?: { limit: number; intervalMs: number };
   log?: boolean;
+  /** Commander's negation of `--no-hashed-paths`. */
+  hashedPaths?: boolean;
 }
 
 export function portFlag(value: string): number {
@@ -89,6 +91,7 @@ export async function simulateCommand(flags: SimulateFlags, out: NodeJS.WriteStr
     ...(flags.latencyMs !== undefined && { latencyMs: flags.latencyMs }),
     ...(flags.expireAfterIdleMs !== undefined && { expireAfterIdleMs: flags.expireAfterIdleMs }),
     ...(flags.rateLimit && { rateLimit: flags.rateLimit }),
+    ...(flags.hashedPaths === false && { hashedFilePaths: false }),
   };
   const simulator = new Simulator(options);
   const server = await serveOnLoopback(withControlRoutes(simulator), { port: flags.port });

@@ -1,4 +1,4 @@
-import { httpErrorOf, isBodyInterrupted, isConnectionFailure } from './retry/error-shape.js';
+import { httpErrorOf, isBodyInterrupted, isConnectionFailure, isMalformedAnswer } from './retry/error-shape.js';
 import { SecretScrubber, patternScrubber } from './secrets.js';
 
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
@@ -192,6 +192,9 @@ export class RequestFailedError extends CodeInterpreterError {
 function requestHint(error: unknown): string {
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
   if (isBodyInterrupted(error)) return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
+  if (isMalformedAnswer(error)) {
+    return "The API answered with a body that is not valid JSON: check any proxy or gateway between this process and the API (the client's `baseURL`). The request may have been carried out, so it was not sent again.";
+  }
   const http = httpErrorOf(error);
   if (!http) return 'Check the options of the call.';
   const { status, code } = http;
@@ -264,7 +267,7 @@ export function toLibraryError(
   if (context.signal?.aborted) return context.signal.reason;
   if (error instanceof CodeInterpreterError) return scrubber.error(error);
   scrubber.error(error);
-  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error)) return new RequestFailedError(context.operation, error);
+  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error) || isMalformedAnswer(error)) return new RequestFailedError(context.operation, error);
   const code = errnoCode(error);
   if (code) {
     const path = (error as NodeJS.ErrnoException).path ?? '';

@@ -1,9 +1,11 @@
-import { BadRequestError, NotFoundError } from 'openai';
+import { inspect } from 'node:util';
+import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterError, FileSaveError, RequestFailedError, SessionClosedError } from '../src/index.js';
 import { toLibraryError } from '../src/errors.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { withMsw } from './helpers/sim.js';
+import { createSimulator } from '../src/testing/index.js';
 
 let h: ReturnType<typeof withMsw> | undefined;
 afterEach(() => {
@@ -114,5 +116,29 @@ describe('every error that leaves the library is a CodeInterpreterError with the
     const reason = new Error('user gave up');
     controller.abort(reason);
     expect(toLibraryError(new DOMException('aborted', 'AbortError'), { operation: 'x', signal: controller.signal })).toBe(reason);
+  });
+});
+
+describe('an answer that is not the JSON it claims to be', () => {
+  it('is a RequestFailedError that says so, sent once (never retried), with no part of the key in it', async () => {
+    const key = 'sk-proj-BROKENJSON0123456789abcdefghijklmnop';
+    const sim = createSimulator();
+    let posts = 0;
+    const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      const request = new Request(input, init);
+      if (request.method === 'POST' && new URL(request.url).pathname.endsWith('/responses')) {
+        posts++;
+        return new Response(`{"id": "${key}", broken`, { status: 200, headers: { 'content-type': 'application/json' } });
+      }
+      return sim.handle(request);
+    };
+    const session = makeSession(new OpenAI({ apiKey: key, baseURL: 'https://api.openai.com/v1', maxRetries: 0, fetch }), { retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 1 } });
+    const error = await session.run('hi').catch((e: unknown) => e);
+    expect(posts).toBe(1);
+    expect(error).toBeInstanceOf(RequestFailedError);
+    expect((error as Error).message).toMatch(/^run\(\) failed: .*The API answered with a body that is not valid JSON: check any proxy or gateway/);
+    expect(inspect(error, { depth: 10 })).not.toContain(key.slice(12));
+    await session.close();
+    expect([...sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(0);
   });
 });

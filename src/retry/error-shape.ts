@@ -131,6 +131,14 @@ export function isBodyInterrupted(error: unknown): boolean {
   return classNames(error).includes('BodyInterruptedError');
 }
 
+/**
+ * An answer whose body is not the JSON it claims to be (the client's `JSON.parse` threw): a proxy or
+ * gateway in between, or a body cut short. Never retried: the request may have been carried out.
+ */
+export function isMalformedAnswer(error: unknown): boolean {
+  return error instanceof Error && error.name === 'SyntaxError' && /JSON/.test(error.message);
+}
+
 /** `terminated: other side closed`: the messages of an error and its causes (fetch's own message says little). */
 function causeChain(error: unknown): string {
   const parts: string[] = [];

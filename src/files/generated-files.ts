@@ -2,7 +2,7 @@ import type { GeneratedFile, RunResult } from '../runs/result.js';
 import type { ContainerFile } from './types.js';
 
 /**
- * When `run()` lists the container for {@link RunResult.generatedFiles}:
+ * When `run()` lists the container for `RunResult.generatedFiles`:
  * - `auto`: only when code ran and no `container_file_citation` came back (structured output can
  *   drop citations although files were written);
  * - `always`: after every run;

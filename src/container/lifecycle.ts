@@ -340,12 +340,21 @@ export class ContainerLifecycle {
             throw error;
           }
           if (applied) {
+            const id = this.announce(info, made, current);
             // Files other processes added after this one read the manifest (and before the
             // compare-and-set) are in the state now, but not in the container: attach them.
-            for (const file of state.current.files) {
-              if (!this.holdsFile(info.id, file.fileId)) await this.attach(info.id, file.fileId, signal);
+            try {
+              for (const file of state.current.files) {
+                if (!this.holdsFile(info.id, file.fileId)) await this.attach(info.id, file.fileId, signal);
+              }
+            } catch (error) {
+              // The new container died before its files were in (expired at once): replace it too.
+              if (signal?.aborted || this.closed || !(await this.isExpiry(error, 'container-file', info.id, signal))) throw error;
+              if (round >= 2) throw new ContainerExpiredError(info.id, `Container ${info.id} expired while its files were being put in; try again.`, { cause: error });
+              replacing = info.id;
+              continue;
             }
-            return this.announce(info, made, current);
+            return id;
           }
           if (made) await this.discard(info.id);
           if (round >= 2) throw new ContainerExpiredError(current ?? info.id, 'Other processes kept replacing the container; try again.');

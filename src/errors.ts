@@ -177,7 +177,7 @@ export class RequestFailedError extends CodeInterpreterError {
   readonly operation: string;
   constructor(operation: string, cause: unknown) {
     const http = httpErrorOf(cause);
-    super(`${operation} failed: ${clause(describeError(cause))}. ${requestHint(cause)}`, { cause });
+    super(`${operation} failed: ${clause(describeError(cause))}. ${requestHint(cause, operation)}`, { cause });
     this.operation = operation;
     this.status = http?.status;
     this.code = http?.code;
@@ -189,9 +189,13 @@ export class RequestFailedError extends CodeInterpreterError {
 }
 
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
-function requestHint(error: unknown): string {
+function requestHint(error: unknown, operation: string): string {
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
-  if (isBodyInterrupted(error)) return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
+  if (isBodyInterrupted(error)) {
+    // A stream handed to the caller cannot start over: part of it was already read.
+    if (operation.startsWith('downloadStream')) return `${BROKEN_BODY_HINT}, and call downloadStream() again (a stream is not retried: part of it was already read).`;
+    return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
+  }
   if (isMalformedAnswer(error)) {
     return "The API answered with a body that is not valid JSON: check any proxy or gateway between this process and the API (the client's `baseURL`). The request may have been carried out, so it was not sent again.";
   }

@@ -9,6 +9,7 @@ import { KeepAlive, KEEP_ALIVE_IDLE_TIMEOUT_MS, defaultTouchIntervalMs, keepAliv
 import { ContainerLifecycle } from './container/lifecycle.js';
 import { containerSecrets, type ContainerInfo } from './container/types.js';
 import { Downloads, type DownloadedFile, type FileRef } from './downloads/downloads.js';
+import { bodyChunks, readableOf } from './downloads/body.js';
 import type { SaveOptions } from './downloads/save-stream.js';
 import {
   CodeInterpreterError,
@@ -380,7 +381,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
         validateFileRef('downloadStream', ref);
         return validateCallOptions('downloadStream', SignalOptionsSchema, opts).signal;
       },
-      async (signal) => (await this.downloads.open(ref, signal)).body,
+      async (signal) => {
+        const opened = await this.downloads.open(ref, signal);
+        // Read by the caller after this call returned: a break mid-way reaches the reader as a
+        // typed error (not retried: part of the file was already handed over).
+        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), (error) => this.publicError('downloadStream', error, opts.signal, true));
+      },
     );
   }
 

@@ -205,4 +205,30 @@ describe('a download whose body breaks mid-way is a retryable network failure', 
     expect(downloadError).toBeInstanceOf(RequestFailedError);
     expectBrokenConnectionMessage(downloadError);
   });
+
+  it('downloadStream(): a break mid-way reaches the reader as a typed RequestFailedError (not retried: part of the file was read); a whole body streams every byte', async () => {
+    const { proxy, session, result, contentGets } = await setup(2);
+    const readAll = async (stream: ReadableStream<Uint8Array>) => {
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      return Buffer.concat(chunks);
+    };
+    const whole = await readAll(await session.downloadStream(result.files[0]!));
+    expect(whole.equals(Buffer.from(CONTENT))).toBe(true);
+    for (const mode of ['cut', 'lie-length'] as const) {
+      proxy.breakNext(mode, 1);
+      const before = contentGets();
+      const stream = await session.downloadStream(result.files[0]!);
+      const error = await failure(readAll(stream));
+      expect(contentGets() - before).toBe(1);
+      expect(error).toBeInstanceOf(RequestFailedError);
+      expectBrokenConnectionMessage(error);
+      expect(error.message).toMatch(/^downloadStream\(\) failed: .*call downloadStream\(\) again \(a stream is not retried/);
+    }
+    // A reader that stops early cancels the body: the next download still works.
+    const early = (await session.downloadStream(result.files[0]!)).getReader();
+    expect((await early.read()).done).toBe(false);
+    await early.cancel();
+    expect((await readAll(await session.downloadStream(result.files[0]!))).length).toBe(SIZE);
+  });
 });

@@ -36,3 +36,28 @@ export async function* bodyChunks(
     if (!ended) await reader.cancel().catch(() => {});
   }
 }
+
+/**
+ * A web stream of `chunks` for a reader outside the library (`downloadStream()`): an error reaches
+ * the reader as `mapError(error)` (a typed library error, not undici's `terminated`), and
+ * cancelling the stream stops the chunks, which cancels the body and frees the connection.
+ */
+export function readableOf(chunks: AsyncGenerator<Uint8Array, void, undefined>, mapError: (error: unknown) => unknown): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const step = await chunks.next();
+          if (step.done) controller.close();
+          else controller.enqueue(step.value);
+        } catch (error) {
+          controller.error(mapError(error));
+        }
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

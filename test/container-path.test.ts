@@ -1,5 +1,6 @@
 // The real service puts a file a user gives a container at `/mnt/data/<32 hex>-<name>`
-// (../shared/reference FACTS: `/mnt/data/88e12fa445d32636f190a0b33daed6cb-tsconfig.json`). The
+// (the official OpenAPI document's container file examples, vendored in test/fixtures/openapi:
+// `/mnt/data/88e12fa445d32636f190a0b33daed6cb-tsconfig.json`). The
 // library shows users the name they gave: `listFiles()` and downloads by id derive the filename from
 // `path` without that prefix, and only that exact shape is removed.
 import { mkdtemp, readFile } from 'node:fs/promises';

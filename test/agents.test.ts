@@ -89,11 +89,11 @@ describe('OpenAI Agents JS under a rate limit', () => {
     const sim = await startSimulatorProcess();
     try {
       const client = new OpenAI({ apiKey: TEST_API_KEY, baseURL: sim.url, maxRetries: 0 });
-      // marginMs: a request granted at t reaches the server some milliseconds later, and not always
+      // No margin: a request granted at t reaches the server some milliseconds later, and not always
       // equally late (30 runs parse answers on this event loop; the first request of a process
-      // also loads the HTTP stack; on a loaded machine, hundreds of ms): the margin absorbs up to
-      // 500 ms of difference, as the library's default limiter does.
-      const session = makeSession(client, { rateLimiter: createRateLimiter({ limit: 10, intervalMs: 1000, marginMs: 500 }) });
+      // also loads the HTTP stack; on a loaded machine, hundreds of ms), but its slot is stamped
+      // only when the answer starts, after the simulator logged it.
+      const session = makeSession(client, { rateLimiter: createRateLimiter({ limit: 10, intervalMs: 1000 }) });
       const runner = new Runner({ modelProvider: sessionModelProvider(session), tracingDisabled: true });
       const agent = new Agent({ name: 'Analyst', model: 'gpt-5', tools: [codeInterpreterTool(session)] });
       const results = await Promise.all(Array.from({ length: 30 }, (_, i) => runner.run(agent, `question ${i}`)));

@@ -108,7 +108,7 @@ describe('createRateLimiter', () => {
 describe('slots stamped when sent (reserve)', () => {
   const fake = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
 
-  it('holds each slot 2% of the window longer by default, at most 500 ms', async () => {
+  it('by default holds a slot stamped when granted (acquire) 2% of the window longer, at most 500 ms', async () => {
     fake();
     for (const [intervalMs, marginMs] of [[1000, 20], [10_000, 200], [60_000, 500]] as const) {
       const granted: number[] = [];
@@ -118,6 +118,56 @@ describe('slots stamped when sent (reserve)', () => {
       await both;
       expect(granted[1]! - granted[0]!).toBe(intervalMs + marginMs);
     }
+  });
+
+  it('by default holds a slot stamped by sent() (after its request was counted) exactly the window, no margin', async () => {
+    fake();
+    for (const intervalMs of [1000, 60_000]) {
+      const granted: number[] = [];
+      const limiter = createRateLimiter({ limit: 1, intervalMs, now: () => Date.now(), onGrant: (at) => granted.push(at) });
+      const first = await limiter.reserve();
+      await vi.advanceTimersByTimeAsync(30); // the request travels; its answer starts
+      first.sent();
+      const second = limiter.reserve();
+      await vi.advanceTimersByTimeAsync(intervalMs);
+      (await second).sent();
+      expect(granted[1]! - granted[0]!).toBe(30 + intervalMs);
+    }
+  });
+
+  it('an explicit `marginMs` holds every slot that much longer, however it was stamped', async () => {
+    fake();
+    const granted: number[] = [];
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 100, now: () => Date.now(), onGrant: (at) => granted.push(at) });
+    (await limiter.reserve()).sent();
+    const next = limiter.acquire();
+    await vi.advanceTimersByTimeAsync(1100);
+    await next;
+    const last = limiter.acquire();
+    await vi.advanceTimersByTimeAsync(1100);
+    await last;
+    expect(granted.map((t) => t - granted[0]!)).toEqual([0, 1100, 2200]);
+  });
+
+  it('slots with and without a margin leave the window each at its own time, in any order', async () => {
+    fake();
+    const start = Date.now();
+    const granted: number[] = [];
+    const limiter = createRateLimiter({ limit: 2, intervalMs: 1000, now: () => Date.now(), onGrant: (at) => granted.push(at - start) });
+    await limiter.acquire(); // stamped at 0, leaves at 1020
+    const b = limiter.tryReserve()!;
+    await vi.advanceTimersByTimeAsync(10);
+    b.sent(); // stamped at 10, leaves at 1010: before the older slot
+    const waiting = [limiter.reserve(), limiter.reserve()];
+    await vi.advanceTimersByTimeAsync(999);
+    expect(granted).toEqual([0, 0]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toEqual([0, 0, 1010]);
+    await vi.advanceTimersByTimeAsync(9);
+    expect(granted).toEqual([0, 0, 1010]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toEqual([0, 0, 1010, 1020]);
+    for (const slot of await Promise.all(waiting)) slot.release();
   });
 
   it('a granted slot not yet sent holds its place however long it waits', async () => {

@@ -65,6 +65,36 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
     expect(grants.at(-1)! - stamped).toBeGreaterThanOrEqual(200);
   });
 
+  it('acquire() holds its slot the default margin past the grant; a slot stamped by sent() gets none', async () => {
+    const k = key('margin');
+    const grants: number[] = [];
+    const windows: number[] = [];
+    // The window each reservation asks the script for (ARGV[2] of the reserve script).
+    const client = new Redis(redisUrl!);
+    const evalCall = client.eval.bind(client) as (...args: unknown[]) => Promise<unknown>;
+    (client as unknown as { eval: (...args: unknown[]) => Promise<unknown> }).eval = (...args: unknown[]) => {
+      if (args[1] === 2) windows.push(Number(args[5]));
+      return evalCall(...args);
+    };
+    try {
+      const limiter = createRedisRateLimiter({ redis: client, key: k, limit: 5, intervalMs: 1000, onGrant: (at) => grants.push(at) });
+      await limiter.acquire();
+      const [acquired] = await log(k);
+      expect(acquired! - grants[0]!).toBeCloseTo(20, 3); // 2% of 1000 ms, on the Redis clock
+      const slot = await limiter.reserve();
+      slot.sent();
+      let scores = await log(k);
+      while (scores.some((score) => score > acquired! + 1000)) scores = await log(k); // the stamp is written in the background
+      expect(scores.length).toBe(2);
+      expect(windows).toEqual([1000, 1000]); // the window itself has no margin
+      const explicit = createRedisRateLimiter({ redis: client, key: key('explicit'), limit: 5, intervalMs: 1000, marginMs: 100 });
+      await explicit.acquire();
+      expect(windows.at(-1)).toBe(1100);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('a released slot frees its place without waiting for its lease', async () => {
     const k = key('release');
     const limiter = createRedisRateLimiter({ redis, key: k, limit: 1, intervalMs: 200, marginMs: 0 });

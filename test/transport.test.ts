@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRateLimiter, type RateLimiter, type RateLimitSlot } from '../src/index.js';
 import { createLimitedFetch } from '../src/transport/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
+import { maxInAnyWindow } from './helpers/windows.js';
 import { TEST_API_KEY, withHttp } from './helpers/sim.js';
 
 /** A limiter that hands out one slot per reserve() and records what happened to each. */
@@ -85,7 +86,7 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     expect(slots[1]).toEqual({ state: 'sent', sentCalls: 1 });
   });
 
-  it('stamps `arrivalBoundMs` after the send when the server takes longer to answer', async () => {
+  it('stamps `arrivalBoundMs` after the request was written when the server takes longer to answer', async () => {
     const { limiter, slots } = recordingLimiter();
     const seen: string[] = [];
     const base = await serve((_req, res) => {
@@ -98,6 +99,77 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     await (await createLimitedFetch({ limiter, arrivalBoundMs: 50 })(`${base}/v1/slow`)).text();
     expect(seen).toEqual(['unsent', 'sent']);
     expect(slots[0]!.sentCalls).toBe(2); // the later stamp is a no-op by contract
+  });
+
+  it('counts `arrivalBoundMs` from the last byte of the body, not from the headers (a slow upload)', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const states: Array<[string, string]> = [];
+    let chunks = 0;
+    const base = await serve((req, res) => {
+      req.on('data', () => states.push([`chunk ${++chunks}`, slots[0]!.state]));
+      req.on('end', () => {
+        states.push(['body end', slots[0]!.state]);
+        setTimeout(() => {
+          states.push(['answer', slots[0]!.state]);
+          res.end('ok');
+        }, 300);
+      });
+    });
+    // Four chunks 100 ms apart: the body takes ~300 ms to leave, six times the bound.
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+        controller.enqueue(new TextEncoder().encode(`part ${sent}\n`));
+        if (++sent === 4) controller.close();
+      },
+    });
+    const init = { method: 'POST', body, duplex: 'half' } as RequestInit;
+    await (await createLimitedFetch({ limiter, arrivalBoundMs: 50 })(`${base}/v1/upload`, init)).text();
+    // Unstamped while any of the body was still on its way; stamped 50 ms after the last byte, before the answer.
+    expect(states.filter(([what]) => what !== 'answer').every(([, state]) => state === 'unsent')).toBe(true);
+    expect(states.at(-1)).toEqual(['answer', 'sent']);
+    expect(chunks).toBeGreaterThanOrEqual(2);
+  });
+
+  it('no margin needed: new connections delayed on their way do not bunch arrivals with the next window (issue #16)', async () => {
+    // A proxy that holds the first bytes of every new connection for 150 ms (a slow handshake, a
+    // cold path): the first window's requests arrive late, the next window's reuse the connections
+    // and arrive on time. The server's own arrival times are what is measured.
+    const limit = 10;
+    const intervalMs = 400;
+    const arrivalsWith = async (limiter: RateLimiter) => {
+      const arrivals: number[] = [];
+      const origin = await serve((_req, res) => {
+        arrivals.push(performance.now());
+        res.end('ok');
+      });
+      const proxy = createNetServer((client) => {
+        const upstream = connect(Number(new URL(origin).port), '127.0.0.1');
+        client.pause();
+        setTimeout(() => client.pipe(upstream), 150);
+        upstream.pipe(client);
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+      });
+      proxy.listen(0, '127.0.0.1');
+      await once(proxy, 'listening');
+      try {
+        const limitedFetch = createLimitedFetch({ limiter });
+        const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1/x`;
+        await Promise.all(Array.from({ length: 3 * limit }, async () => (await limitedFetch(url)).text()));
+      } finally {
+        proxy.close();
+      }
+      return arrivals;
+    };
+    const stampedAtAnswer = await arrivalsWith(createRateLimiter({ limit, intervalMs }));
+    expect(stampedAtAnswer).toHaveLength(3 * limit);
+    expect(maxInAnyWindow(stampedAtAnswer, intervalMs)).toBeLessThanOrEqual(limit);
+    // The control: the same limiter used through acquire() with no margin, stamped when granted.
+    const atGrant = createRateLimiter({ limit, intervalMs, marginMs: 0 });
+    const stampedAtGrant = await arrivalsWith({ acquire: (opts) => atGrant.acquire(opts) });
+    expect(maxInAnyWindow(stampedAtGrant, intervalMs)).toBeGreaterThan(limit);
   });
 
   it('gives the slot back when the connection is refused (nothing reached a server)', async () => {

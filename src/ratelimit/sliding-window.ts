@@ -14,13 +14,13 @@ export interface SlidingWindowLimiter extends RateLimiter {
 }
 
 interface Waiter {
-  resolve: (slot: RateLimitSlot) => void;
+  resolve: (slot: RateLimitSlot & { stampAtGrant(): void }) => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
 }
 
-/** The default `marginMs`: 2% of the window, at most 500 ms. */
+/** The default `marginMs` of a slot stamped when granted (`acquire()`): 2% of the window, at most 500 ms. */
 export function defaultMarginMs(intervalMs: number): number {
   return Math.min(500, intervalMs * 0.02);
 }
@@ -38,14 +38,16 @@ export function validateLimiterOptions(where: string, options: RateLimiterOption
 }
 
 /**
- * A strict sliding-window limiter: at most `limit` requests sent in ANY window of
- * `intervalMs + marginMs`.
+ * A strict sliding-window limiter: at most `limit` requests counted in ANY window of `intervalMs`
+ * (plus the slot's margin, see {@link RateLimiterOptions.marginMs}).
  *
  * A slot is granted when fewer than `limit` slots are in use, where in use means granted but not
- * yet sent (`reserve()`), or sent less than `intervalMs + marginMs` ago. A slot's window starts
- * when its request is sent (`slot.sent()`), not when it was granted: a request that waited for a
- * connection cannot arrive bunched with the next window's. `acquire()` is `reserve()` stamped at
- * once. Timers may fire early, so a woken queue re-checks the clock rather than trusting the
+ * yet stamped (`reserve()`), or stamped less than `intervalMs` + its margin ago. A reserved slot is
+ * stamped when its request has surely been counted (`slot.sent()`: the session's transport calls
+ * it when the server's answer starts), not when it was granted, so a request that waited for a
+ * connection cannot arrive bunched with the next window's; such a slot needs no margin.
+ * `acquire()` is `reserve()` stamped at once, before its request can arrive: it keeps the default
+ * margin. Timers may fire early, so a woken queue re-checks the clock rather than trusting the
  * timer. Waiters are served first come, first served; an aborted waiter leaves the queue.
  *
  * p-throttle was the planned base; it is not used because its default window is fixed (2x the
@@ -55,44 +57,58 @@ export function validateLimiterOptions(where: string, options: RateLimiterOption
 export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowLimiter {
   validateLimiterOptions('createRateLimiter()', options);
   const { limit, onGrant } = options;
-  const holdMs = options.intervalMs + (options.marginMs ?? defaultMarginMs(options.intervalMs));
+  const holdMs = holdFor(options);
   const now = options.now ?? (() => performance.now());
-  const sentAt: number[] = []; // send times of slots still in the window, oldest first
+  const leaveAt: number[] = []; // when each stamped slot still in the window leaves it, soonest first
   let unsent = 0;
   const queue: Waiter[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const inUse = (t: number) => {
-    while (sentAt.length > 0 && sentAt[0]! + holdMs <= t) sentAt.shift();
-    return unsent + sentAt.length;
+    while (leaveAt.length > 0 && leaveAt[0]! <= t) leaveAt.shift();
+    return unsent + leaveAt.length;
   };
 
-  const slot = (): RateLimitSlot => {
+  /** Puts a slot stamped now into the window for `ms` (slots with different margins may interleave). */
+  const occupy = (ms: number) => {
+    const until = now() + ms;
+    let at = leaveAt.length;
+    while (at > 0 && leaveAt[at - 1]! > until) at--;
+    leaveAt.splice(at, 0, until);
+  };
+
+  const slot = (): RateLimitSlot & { stampAtGrant(): void } => {
     let open = true;
+    const close = () => {
+      if (!open) return false;
+      open = false;
+      unsent--;
+      return true;
+    };
     return {
       sent() {
-        if (!open) return;
-        open = false;
-        unsent--;
-        sentAt.push(now());
+        if (!close()) return;
+        occupy(holdMs.afterArrival);
+        schedule();
+      },
+      stampAtGrant() {
+        if (!close()) return;
+        occupy(holdMs.atGrant);
         schedule();
       },
       release() {
-        if (!open) return;
-        open = false;
-        unsent--;
-        drain();
+        if (close()) drain();
       },
     };
   };
 
-  const grant = (t: number): RateLimitSlot => {
+  const grant = (t: number) => {
     unsent++;
     onGrant?.(t);
     return slot();
   };
 
-  /** Wakes the queue when the oldest sent slot leaves the window; unsent slots wake it themselves. */
+  /** Wakes the queue when the first stamped slot leaves the window; unstamped slots wake it themselves. */
   const schedule = () => {
     if (timer || queue.length === 0) return;
     const t = now();
@@ -100,7 +116,7 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
       drain();
       return;
     }
-    if (sentAt.length > 0) timer = setTimer(drain, Math.max(1, sentAt[0]! + holdMs - t));
+    if (leaveAt.length > 0) timer = setTimer(drain, Math.max(1, leaveAt[0]! - t));
   };
 
   function drain() {
@@ -116,17 +132,17 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
     schedule();
   }
 
-  const tryReserve = () => {
+  const tryTake = () => {
     const t = now();
     return queue.length > 0 || inUse(t) >= limit ? undefined : grant(t);
   };
 
-  const reserve = (opts: { signal?: AbortSignal } = {}) => {
+  const take = (opts: { signal?: AbortSignal } = {}) => {
     const { signal } = opts;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const free = tryReserve();
+    const free = tryTake();
     if (free) return Promise.resolve(free);
-    return new Promise<RateLimitSlot>((resolve, reject) => {
+    return new Promise<ReturnType<typeof slot>>((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
         reject,
@@ -154,22 +170,33 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
     get unsent() {
       return unsent;
     },
-    reserve,
-    tryReserve,
+    reserve: take,
+    tryReserve: tryTake,
     tryAcquire() {
-      const free = tryReserve();
-      free?.sent();
+      const free = tryTake();
+      free?.stampAtGrant();
       return free !== undefined;
     },
-    acquire: async (opts) => (await reserve(opts)).sent(),
+    acquire: async (opts) => (await take(opts)).stampAtGrant(),
   };
 }
 
 /**
- * The tool's organisation limit, 100 requests per minute, with half a second of margin (0.8% of
- * throughput) for what delays some requests more than others after they leave the process.
+ * How long a stamped slot stays in the window: `intervalMs` plus the margin, which by default is
+ * none for a slot stamped after its request was counted (`sent()`) and {@link defaultMarginMs} for
+ * one stamped when granted (`acquire()`), before its request can arrive. Shared with the Redis limiter.
  */
-export const DEFAULT_RATE_LIMIT: Readonly<Required<RateLimiterOptions>> = Object.freeze({ limit: 100, intervalMs: 60_000, marginMs: 500 });
+export function holdFor(options: RateLimiterOptions): { afterArrival: number; atGrant: number } {
+  const { intervalMs, marginMs } = options;
+  return { afterArrival: intervalMs + (marginMs ?? 0), atGrant: intervalMs + (marginMs ?? defaultMarginMs(intervalMs)) };
+}
+
+/**
+ * The tool's organisation limit, 100 requests per minute. No margin is set: the session's slots are
+ * stamped when the server's answer starts, after the server counted the request, and
+ * `acquire()`'s slots (stamped when granted) keep the default margin (docs/rate-limits.md).
+ */
+export const DEFAULT_RATE_LIMIT: Readonly<RateLimiterOptions> = Object.freeze({ limit: 100, intervalMs: 60_000 });
 
 /**
  * Where the process-wide default limiter lives: a registered symbol on `globalThis`, so every copy

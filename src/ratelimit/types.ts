@@ -9,7 +9,11 @@ export interface RateLimitSlot {
    * better than the caller's clock (a Redis round trip is not throttling). Optional.
    */
   readonly heldBackMs?: number;
-  /** The request left the process now: the slot occupies the window from this moment. */
+  /**
+   * The request has been counted by the server by now (the session's transport calls it when the
+   * server's answer starts, or when the request failed after it was written): the slot occupies
+   * the window from this moment.
+   */
   sent(): void;
   /** The request was never sent (aborted or failed before it left): the slot is free again. */
   release(): void;
@@ -43,10 +47,14 @@ export interface RateLimiterOptions {
   /** The window length. */
   intervalMs: number;
   /**
-   * Extra time each slot is held past `intervalMs`, for what happens after a request leaves the
-   * process: the network and the server's own queue delay some requests more than others, and a
-   * request delayed less than the one before it arrives closer to it. See docs/rate-limits.md.
-   * @default 2% of `intervalMs`, at most 500 (1.2 s for a 60 s window would be more than needed)
+   * Extra time each slot is held past `intervalMs`. A slot stamped when its request has been
+   * counted (`slot.sent()`, which the session's transport calls when the server's answer starts)
+   * needs none: its window already contains the one the server counts. A slot stamped when granted
+   * (`acquire()`, `tryAcquire()`) is stamped before its request can arrive, and requests delayed
+   * less than the one before them would arrive closer to it: those get 2% of `intervalMs`, at most
+   * 500. Set it to hold every slot longer, e.g. behind a proxy that holds requests for seconds.
+   * See docs/rate-limits.md.
+   * @default 0 for slots stamped by `sent()`; 2% of `intervalMs`, at most 500, for slots stamped when granted
    */
   marginMs?: number;
 }

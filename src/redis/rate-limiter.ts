@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sleep } from '../abort.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
-import { defaultMarginMs, validateLimiterOptions } from '../ratelimit/sliding-window.js';
+import { holdFor, validateLimiterOptions } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
 import { BoundedRedis, type RedisLike } from './connection.js';
 import { RENEW_SCRIPT, RESERVE_SCRIPT, STAMP_SCRIPT } from './rate-limit-scripts.js';
@@ -69,18 +69,23 @@ const UNSENT_LEASE_MS = 30_000;
 
 /**
  * A sliding-window limiter shared by every process and host that uses the same Redis `key`: never
- * more than `limit` requests sent in any `intervalMs + marginMs`, by the Redis server's clock.
+ * more than `limit` requests counted in any `intervalMs` (plus the slot's margin, see
+ * {@link RateLimiterOptions.marginMs}), by the Redis server's clock.
  *
  * A slot is reserved in one atomic script and counts as inside the window from then; when the
- * request is sent (`slot.sent()`, called by the session's transport when the headers are written)
- * it is re-stamped with the Redis time of that moment, which is no earlier than the send. Waiters
+ * request has been counted (`slot.sent()`, called by the session's transport when the server's
+ * answer starts) it is re-stamped with the Redis time of that moment, which is no earlier than the
+ * arrival. `acquire()` scores its slot at the grant plus the default margin. Waiters
  * sleep for the wait the script returns (no busy loop). After Redis loses the log it grants
  * nothing for one window (`onReset`).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   validateLimiterOptions('createRedisRateLimiter()', options);
-  const { key, limit, intervalMs, fallback, onRedisError, onReset, onGrant } = options;
-  const windowMs = intervalMs + (options.marginMs ?? defaultMarginMs(intervalMs));
+  const { key, limit, fallback, onRedisError, onReset, onGrant } = options;
+  const hold = holdFor(options);
+  const windowMs = hold.afterArrival;
+  // A slot stamped when granted (acquire) is scored that much in the future: its margin.
+  const grantMarginMs = hold.atGrant - hold.afterArrival;
   const timeoutMs = options.redisTimeoutMs ?? 2_000;
   const redis = new BoundedRedis(options.redis, 'createRedisRateLimiter()');
   const recordKey = `${key}:epoch`;
@@ -126,7 +131,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     return 0;
   };
 
-  /** Waits for a slot; `leaseMs` 0 stamps it at the grant (acquire). */
+  /** Waits for a slot; `leaseMs` is how far past the grant it is scored (the unsent lease, or acquire's margin). */
   const take = async (leaseMs: number, opts: { signal?: AbortSignal }): Promise<{ member: string; heldBackMs: number } | RateLimitSlot> => {
     const { signal } = opts;
     signal?.throwIfAborted();
@@ -176,7 +181,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       return 'member' in taken ? slotFor(taken.member, taken.heldBackMs) : taken;
     },
     async acquire(opts = {}) {
-      const taken = await take(0, opts);
+      const taken = await take(grantMarginMs, opts);
       if (!('member' in taken)) taken.sent();
     },
     close: () => redis.close(timeoutMs),

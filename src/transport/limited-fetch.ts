@@ -29,10 +29,10 @@ export interface LimitedFetchOptions {
    */
   onSending?: () => void;
   /**
-   * How long after a request was written to the socket the server is taken to have counted it
-   * when no answer has started by then. The slot is stamped when the answer's headers are read
-   * (the server counted the request before it answered), or this long after the send, whichever
-   * comes first.
+   * How long after a request was written to the socket, body included, the server is taken to
+   * have counted it when no answer has started by then. The slot is stamped when the answer's
+   * headers are read (the server counted the request before it answered), or this long after the
+   * last byte of the body was written, whichever comes first.
    * @default 2_000
    */
   arrivalBoundMs?: number;
@@ -54,8 +54,9 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  *   (`undici:client:sendHeaders`): the request arrives after that and before the server's answer
  *   starts. The slot is stamped when the answer's headers have been read
  *   (`undici:request:headers`, in the socket's callback, before the fetch promise reaches the
- *   caller), or `arrivalBoundMs` after the send if the server takes longer to answer. So the window the limiter enforces
- *   contains the window the server counts, whatever delayed the request on its way;
+ *   caller), or `arrivalBoundMs` after its body was written (`undici:request:bodySent`) if the
+ *   server takes longer to answer. So the window the limiter enforces contains the window the
+ *   server counts, whatever delayed the request on its way, and needs no margin;
  * - a request that undici dispatched but never wrote (aborted, refused connection) gives its slot
  *   back; one that failed after it was written is stamped when it failed; a request that did not
  *   go through Node's fetch (a mock, another HTTP stack) is stamped when its fetch settles.
@@ -79,14 +80,16 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
     }
     options.onSending?.();
     let bound: ReturnType<typeof setTimeout> | undefined;
-    const onSend = () => {
+    // Counted from the body's last byte: a large upload (or a proxy buffering it) can take longer
+    // than the bound to get through, and the server may count the request only once it has it all.
+    const onBodySent = () => {
       bound = setTimeout(() => slot.sent(), arrivalBoundMs);
       bound.unref?.();
     };
     // The answer started: the server counted the request before now. Stamped in undici's socket
     // callback when the headers are parsed, or when the fetch settles for a fetch undici does not see.
     const onAnswer = () => slot.sent();
-    const { watch, result } = watchWire(url, { onSend, onAnswer }, async () => fetch(input, init));
+    const { watch, result } = watchWire(url, { onBodySent, onAnswer }, async () => fetch(input, init));
     try {
       const response = await result;
       if (!watch.answered) slot.sent();

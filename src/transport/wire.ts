@@ -3,17 +3,21 @@ import { subscribe } from 'node:diagnostics_channel';
 
 /**
  * One request on its way out, told when it reaches the wire. Node's `fetch` (undici) publishes
- * `undici:request:create` when it dispatches a request (still inside the caller's async context)
- * and `undici:client:sendHeaders` when it writes the request's headers to the socket, after the
- * connection (and TLS) is ready, and `undici:request:headers` when it has read the answer's status
- * line and headers. The first maps undici's request to the call that made it; the second is the
- * send time; the third is the earliest moment this process can know the server counted the request.
+ * `undici:request:create` when it dispatches a request (still inside the caller's async context),
+ * `undici:client:sendHeaders` when it writes the request's headers to the socket, after the
+ * connection (and TLS) is ready, `undici:request:bodySent` when it has written the whole body (at
+ * once after the headers for a request without one), and `undici:request:headers` when it has read
+ * the answer's status line and headers. The first maps undici's request to the call that made it;
+ * the second and third are when it started and finished leaving; the last is the earliest moment
+ * this process can know the server counted the request.
  */
 export interface WireWatch {
   /** undici dispatched this call's request (so it went through Node's fetch, not a mock). */
   readonly dispatched: boolean;
   /** Its headers were written to a socket. */
   readonly onWire: boolean;
+  /** Its whole body was written. */
+  readonly bodySent: boolean;
   /** The server's answer started (its status line and headers were read). */
   readonly answered: boolean;
 }
@@ -21,10 +25,11 @@ export interface WireWatch {
 interface Watch extends WireWatch {
   dispatched: boolean;
   onWire: boolean;
+  bodySent: boolean;
   answered: boolean;
   readonly origin: string;
   readonly path: string;
-  readonly onSend: () => void;
+  readonly onBodySent: () => void;
   readonly onAnswer: () => void;
 }
 
@@ -52,7 +57,12 @@ function listen(): void {
     const watch = requests.get((message as { request: object }).request);
     if (!watch || watch.onWire) return;
     watch.onWire = true;
-    notify(watch.onSend);
+  });
+  subscribe('undici:request:bodySent', (message) => {
+    const watch = requests.get((message as { request: object }).request);
+    if (!watch || !watch.onWire || watch.bodySent) return;
+    watch.bodySent = true;
+    notify(watch.onBodySent);
   });
   // Published as soon as undici has parsed the answer's headers, in the socket's own callback:
   // earlier than the fetch promise settles (that waits for the event loop to reach the caller).
@@ -74,23 +84,24 @@ function notify(callback: () => void): void {
 
 /** What {@link watchWire} tells as the request goes out and its answer comes back. */
 export interface WireEvents {
-  /** The request's headers were written to the socket. */
-  onSend: () => void;
+  /** The request's whole body was written (at once after the headers when it has none). */
+  onBodySent: () => void;
   /** The answer's headers were read (before the fetch promise settles). */
   onAnswer: () => void;
 }
 
 /**
- * Runs `send` (which calls some `fetch` for `url`), calling `events.onSend` synchronously when the
- * request's headers are written to the socket and `events.onAnswer` when the answer's headers have
- * been read, if it goes through Node's own fetch. The returned watch says afterwards whether it
- * was dispatched, put on the wire and answered.
+ * Runs `send` (which calls some `fetch` for `url`), calling `events.onBodySent` synchronously when
+ * the request's headers and body have been written to the socket and `events.onAnswer` when the
+ * answer's headers have been read, if it goes through Node's own fetch. The returned watch says
+ * afterwards whether it was dispatched, put on the wire and answered.
  */
 export function watchWire<T>(url: URL | undefined, events: WireEvents, send: () => Promise<T>): { watch: WireWatch; result: Promise<T> } {
   listen();
   const watch: Watch = {
     dispatched: false,
     onWire: false,
+    bodySent: false,
     answered: false,
     origin: url?.origin ?? '',
     path: url ? `${url.pathname}${url.search}` : '',

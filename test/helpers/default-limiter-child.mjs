@@ -32,7 +32,7 @@ const expected = mode === 'control' ? 2 * perCopy : esm.DEFAULT_RATE_LIMIT.limit
 const deadline = Date.now() + 60_000;
 while (started < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 // Anything the limiter would let through late would arrive now; with one window nothing can
-// until the first grant is `intervalMs + marginMs` (60.5 s) old.
+// until the first slot was stamped `intervalMs` (60 s) ago.
 await new Promise((r) => setTimeout(r, Number(settleMsArg)));
 const limiter = globalThis[KEY];
 const report = {

@@ -27,11 +27,15 @@ const ABORT_CALLS = smoke ? 12 : 20;
 const server = await startSimulatorProcess({ rateLimit: ORG_LIMIT });
 const hog = cpuHog ? await startCpuHog() : undefined;
 const sim = {
-  fail: (fault: FaultSpec) => void server.command({ op: 'fail', fault }),
-  expire: (containerId: string) => server.command({ op: 'expire', containerId }),
-  status: (containerId: string) => server.command({ op: 'status', containerId }) as Promise<string | null>,
-  fileText: (containerId: string, name: string) => server.command({ op: 'fileText', containerId, name }) as Promise<string | null>,
-  requests: () => server.command({ op: 'requests' }) as Promise<Array<{ time: number; rejectedBy?: string }>>,
+  fail: (fault: FaultSpec) => server.control.fail(fault),
+  expire: (containerId: string) => server.control.expire(containerId),
+  status: async (containerId: string) => (await server.control.container(containerId))?.status ?? null,
+  /** The text of the container file named `name`, or null if the container does not hold one. */
+  fileText: async (containerId: string, name: string) => {
+    const file = (await server.control.container(containerId)) && (await server.control.containerFiles(containerId)).find((f) => f.name === name);
+    return file ? new TextDecoder().decode(await server.control.containerFileContent(containerId, file.id)) : null;
+  },
+  requests: () => server.control.requests(),
 };
 const client = new OpenAI({ apiKey: 'sk-chaos', baseURL: server.url });
 // One limiter for every session, at the org limit, default options: no margin for the time a
@@ -56,8 +60,8 @@ const recreatedFrom = new Map<string, number>();
 const noticed = new Set<string>();
 const sessions: CodeInterpreterSession[] = [];
 let done = false;
-const liveFiles = async () => ((await server.command({ op: 'files' })) as Array<{ deleted: boolean }>).filter((f) => !f.deleted).length;
-const runningContainers = async () => (await server.command({ op: 'running' })) as number;
+const liveFiles = async () => (await server.control.files()).filter((f) => !f.deleted).length;
+const runningContainers = async () => (await server.control.state()).runningContainers.length;
 
 async function checkDownloads(session: CodeInterpreterSession, result: RunResult, n: number): Promise<void> {
   for (const file of result.files) {
@@ -124,10 +128,10 @@ async function chaos(): Promise<void> {
     await sleep(100 + Math.random() * 100);
     const roll = Math.random();
     const path = paths[Math.floor(Math.random() * paths.length)]!;
-    if (roll < 0.25) sim.fail({ path, status: 429, retryAfterSeconds: 0.2 });
-    else if (roll < 0.45) sim.fail({ path, status: 500 });
-    else if (roll < 0.55) sim.fail({ path, status: 'reset' });
-    else if (roll < 0.6) sim.fail({ path: '/containers', method: 'POST', status: 'reset', lostResponse: true });
+    if (roll < 0.25) await sim.fail({ path, status: 429, retryAfterSeconds: 0.2 });
+    else if (roll < 0.45) await sim.fail({ path, status: 500 });
+    else if (roll < 0.55) await sim.fail({ path, status: 'reset' });
+    else if (roll < 0.6) await sim.fail({ path: '/containers', method: 'POST', status: 'reset', lostResponse: true });
     else if (roll < 0.8) {
       const candidates = [...idle].filter((s) => s.containerId);
       const victim = candidates[Math.floor(Math.random() * candidates.length)];
@@ -151,7 +155,7 @@ deadline.unref();
 await Promise.all(Array.from({ length: SESSIONS }, (_, n) => user(n)));
 done = true;
 await injector;
-await server.command({ op: 'clearFaults' });
+await server.control.clearFaults();
 await Promise.all(sessions.map((s) => s.close()));
 const requests = await sim.requests();
 const orphanedContainers = await runningContainers();
@@ -164,7 +168,7 @@ const abortInjector = chaos();
 const abortRound = await abortCloseRound({ client, limiter, sessions: ABORT_SESSIONS, callsPerSession: ABORT_CALLS, failures, expirable: idle });
 done = true;
 await abortInjector;
-await server.command({ op: 'clearFaults' });
+await server.control.clearFaults();
 // Every close() resolved: nothing may be sent any more, and nothing made may be left (the
 // simulator's own state, minus what the first round had left).
 const sentAtClose = (await sim.requests()).length;

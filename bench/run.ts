@@ -50,7 +50,7 @@ async function overhead(): Promise<void> {
   };
   const names = Object.keys(ways) as Array<keyof typeof ways>;
   const requestsOf = async (fn: () => Promise<unknown>) => {
-    const log = async () => (await server.command({ op: 'requests' })) as Array<{ method: string; path: string }>;
+    const log = () => server.control.requests();
     const before = (await log()).length;
     await fn();
     return (await log()).slice(before).map((r) => `${r.method} ${r.path.replace(/^\/v1/, '')}`);
@@ -120,7 +120,7 @@ async function downloads(): Promise<void> {
   try {
     // Peak RSS growth while saving one 512 MiB file, each way in a fresh process, alternating.
     const bigSize = (smoke ? 64 : 512) * 1024 * 1024;
-    const big = (await server.command({ op: 'addGenerated', containerId, name: 'big.bin', size: bigSize })) as string;
+    const big = (await server.control.addContainerFile(containerId, { name: 'big.bin', size: bigSize })).id;
     const child = fileURLToPath(new URL('./download-rss.ts', import.meta.url));
     const rss: Record<'session' | 'raw', number[]> = { session: [], raw: [] };
     for (let i = 0; i < (smoke ? 1 : 3); i++) {
@@ -137,7 +137,7 @@ async function downloads(): Promise<void> {
 
     // Throughput against a raw fetch piped to a file, interleaved.
     const size = (smoke ? 16 : 64) * 1024 * 1024;
-    const file = (await server.command({ op: 'addGenerated', containerId, name: 'mid.bin', size })) as string;
+    const file = (await server.control.addContainerFile(containerId, { name: 'mid.bin', size })).id;
     const url = `${server.url}/containers/${containerId}/files/${file}/content`;
     const ours: number[] = [];
     const raw: number[] = [];

@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 
 type Server = Awaited<ReturnType<typeof startSimulatorProcess>>;
-const arrivals = async (server: Server) => ((await server.command({ op: 'requests' })) as Array<{ time: number }>).map((r) => r.time);
+const arrivals = async (server: Server) => (await server.control.requests()).map((r) => r.time);
 
 /**
  * `calls` concurrent calls spread over `sessions` sessions sharing `limiter`: runs, or file

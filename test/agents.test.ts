@@ -99,13 +99,13 @@ describe('OpenAI Agents JS under a rate limit', () => {
       const results = await Promise.all(Array.from({ length: 30 }, (_, i) => runner.run(agent, `question ${i}`)));
       expect(results.every((r) => typeof r.finalOutput === 'string' && r.finalOutput.length > 0)).toBe(true);
       await session.close();
-      const log = (await sim.command({ op: 'requests' })) as Array<{ method: string; path: string; time: number; status: number }>;
+      const log = await sim.control.requests();
       expect(log.filter((r) => r.method === 'POST' && r.path === '/responses').map((r) => r.status)).toEqual(Array(30).fill(200));
       expect(log).toHaveLength(32); // the container, one request per run, the container's deletion
       const times = log.map((r) => r.time);
       const arrivals = JSON.stringify(log.map((r) => [r.method, r.path, r.time - log[0]!.time]));
       expect(maxInAnyWindow(times, 1000), `arrivals: ${arrivals}`).toBeLessThanOrEqual(10);
-      expect(await sim.command({ op: 'running' })).toBe(0);
+      expect((await sim.control.state()).runningContainers.length).toBe(0);
     } finally {
       await sim.stop();
     }

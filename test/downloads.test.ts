@@ -187,7 +187,7 @@ describe('saving a 1 GB file', () => {
       const session = makeSession(client);
       await session.start();
       const size = 1024 * 1024 * 1024;
-      const fileId = (await server.command({ op: 'addGenerated', containerId: session.containerId, name: 'huge.bin', size })) as string;
+      const fileId = (await server.control.addContainerFile(session.containerId!, { name: 'huge.bin', size })).id;
       const dir = await tempDir();
       const { value: path, rssMiB, heapMiB } = await measurePeakMemory(() =>
         session.saveFile({ containerId: session.containerId!, fileId, filename: 'huge.bin' }, dir),

@@ -11,6 +11,9 @@ import { withMsw } from './helpers/sim.js';
 
 const run = promisify(execFile);
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
+/** The `container` of the code_interpreter tool a logged `POST /responses` body named. */
+const toolContainer = (body: unknown) =>
+  (body as { tools?: Array<{ type?: string; container?: unknown }> } | undefined)?.tools?.find((t) => t.type === 'code_interpreter')?.container;
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => {
@@ -236,14 +239,15 @@ describeRedis('SessionPool with a RedisSessionStore', () => {
       // One container, made once, which both runs used and which holds both processes' uploads.
       const { containerId } = results[0]!;
       expect(results[1]!.containerId).toBe(containerId);
-      const log = (await sim.command({ op: 'requests' })) as Array<{ method: string; path: string; status: number; time: number; client?: string; container?: string }>;
+      // `client`: the sender's `x-client` header; `container`: the code_interpreter container a run named.
+      const log = (await sim.control.requests()).map((r) => ({ ...r, client: r.headers['x-client'], container: toolContainer(r.body) }));
       expect(log.filter((r) => r.method === 'POST' && r.path === '/containers').map((r) => r.status)).toEqual([200]);
       const runs = log.filter((r) => r.method === 'POST' && r.path === '/responses');
       expect(runs.map((r) => [r.status, r.container])).toEqual([[200, containerId], [200, containerId]]);
       expect(runs.map((r) => r.client).sort()).toEqual(names);
-      const files = (await sim.command({ op: 'containerFiles', containerId })) as Array<{ path: string }>;
+      const files = await sim.control.containerFiles(containerId);
       expect(names.every((name) => files.some((f) => f.path.endsWith(`${name}.csv`)))).toBe(true);
-      expect(await sim.command({ op: 'status', containerId })).toBe('running'); // detached, not deleted
+      expect((await sim.control.container(containerId))?.status).toBe('running'); // detached, not deleted
 
       // Together, as the server saw it: each worker's first request arrived before the other's last.
       expect(log.every((r) => names.includes(r.client!))).toBe(true);

@@ -233,7 +233,7 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     let redisServer = await startRedisOn(port);
     const url = `redis://127.0.0.1:${port}`;
     const sim = await startSimulatorProcess();
-    const arrivals = async () => ((await sim.command({ op: 'requests' })) as Array<{ time: number }>).map((r) => r.time);
+    const arrivals = async () => (await sim.control.requests()).map((r) => r.time);
     const worker = fileURLToPath(new URL('./helpers/redis-restart-worker.ts', import.meta.url));
     const children = Array.from({ length: 3 }, () =>
       spawn(process.execPath, ['--import', TSX, worker, sim.url, url, 'restart-sessions', String(limit), String(intervalMs), '2'], { stdio: ['pipe', 'pipe', 'inherit'] }),

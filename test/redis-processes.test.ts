@@ -45,7 +45,7 @@ let sim: Awaited<ReturnType<typeof startSimulatorProcess>>;
 let redis: Redis;
 let run = 0;
 const job = (extra: Record<string, unknown>) => ({ baseURL: sim.url, redisUrl, prefix: 'mp:', ...extra });
-const requests = async () => (await sim.command({ op: 'requests' })) as Array<{ method: string; path: string; status: number; time: number }>;
+const requests = () => sim.control.requests();
 
 beforeAll(async () => {
   if (!redisUrl) return;
@@ -79,7 +79,7 @@ describeRedis('one session shared by several processes (real processes, real Red
       const uploaded = reports.flatMap((r) => r.uploaded).sort();
       expect(uploaded).toHaveLength(processes * 3);
       expect(state.files.map((f) => f.fileId).sort()).toEqual(uploaded);
-      const inContainer = (await sim.command({ op: 'containerFiles', containerId })) as Array<{ path: string }>;
+      const inContainer = await sim.control.containerFiles(containerId!);
       expect(inContainer.filter((f) => f.path.endsWith('.csv'))).toHaveLength(processes * 3);
 
       // Every turn of every process is in the transcript, question and answer together.
@@ -91,8 +91,8 @@ describeRedis('one session shared by several processes (real processes, real Red
       const closer = startWorker(job({ mode: 'close', sessionId }));
       expect(await closer.next()).toEqual({ closed: true });
       expect(await closer.exit).toBe(0);
-      expect(await sim.command({ op: 'status', containerId })).toBe('deleted');
-      const files = (await sim.command({ op: 'files' })) as Array<{ id: string; deleted: boolean }>;
+      expect((await sim.control.container(containerId!))?.status).toBe('deleted');
+      const files = await sim.control.files();
       expect(files.filter((f) => uploaded.includes(f.id) && !f.deleted)).toEqual([]);
       expect(await redis.exists(`mp:{${sessionId}}:state`, `mp:{${sessionId}}:files`, `mp:{${sessionId}}:transcript`)).toBe(0);
 
@@ -106,8 +106,8 @@ describeRedis('one session shared by several processes (real processes, real Red
 
   it('0 running containers and 0 files left in the simulator after every close()', async () => {
     // Runs after the shared sessions above (vitest runs a file's tests in order).
-    expect(await sim.command({ op: 'running' })).toBe(0);
-    const files = (await sim.command({ op: 'files' })) as Array<{ deleted: boolean }>;
+    expect((await sim.control.state()).runningContainers.length).toBe(0);
+    const files = await sim.control.files();
     expect(files.length).toBeGreaterThan(0);
     expect(files.filter((f) => !f.deleted)).toEqual([]);
   });
@@ -138,13 +138,13 @@ describeRedis('one session shared by several processes (real processes, real Red
     const longestIdle = Math.max(...times.slice(1).map((t, i) => t - times[i]!));
     console.log(`lease takeover: longest idle gap around the kill ${longestIdle} ms (expiry 4000 ms)`);
     expect(longestIdle).toBeLessThan(4000);
-    expect(await sim.command({ op: 'status', containerId })).toBe('running');
+    expect((await sim.control.container(containerId))?.status).toBe('running');
     expect(Number((await redis.get(`mp:{${sessionId}}:lease:keepalive`))!.split('-')[0])).not.toBe(holderPid);
     survivor.child.stdin!.write('stop\n');
     expect(await survivor.exit).toBe(0);
     const closer = startWorker(job({ mode: 'close', sessionId }));
     expect(await closer.exit).toBe(0);
-    expect(await sim.command({ op: 'status', containerId })).toBe('deleted');
+    expect((await sim.control.container(containerId))?.status).toBe('deleted');
   }, 60_000);
 
   it('a script that uses a RedisSessionStore made from a URL and closes its session exits by itself', async () => {
@@ -170,7 +170,7 @@ describeRedis('one session shared by several processes (real processes, real Red
       expect(outcome.closeError?.name).toBe('SessionCleanupError'); // a CodeInterpreterError listing what was left (here: nothing known, the store failed)
       expect(outcome.closeError?.message).toMatch(/RedisSessionStore: delete failed: .*redisTimeoutMs/);
       expect(outcome.closeMs).toBeLessThan(2000 + 1000);
-      expect(await sim.command({ op: 'status', containerId })).toBe('deleted');
+      expect((await sim.control.container(containerId))?.status).toBe('deleted');
       expect(await worker.exit).toBe(0);
     } finally {
       own.child.kill('SIGCONT');

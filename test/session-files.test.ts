@@ -111,7 +111,7 @@ describe('upload()', () => {
         for (let sent = 0; sent < size; sent += chunk.length) yield chunk;
       }
       const { value: file, rssMiB, heapMiB } = await measurePeakMemory(() => session.upload(Readable.from(source()), { filename: 'big.bin' }));
-      const files = (await server.command({ op: 'files' })) as Array<{ id: string; size: number }>;
+      const files = await server.control.files();
       expect(files.find((f) => f.id === file.fileId)!.size).toBe(size);
       expect(file.bytes).toBe(size);
       console.log(`200 MiB upload: peak RSS +${rssMiB.toFixed(1)} MiB, peak heap +${heapMiB.toFixed(1)} MiB`);

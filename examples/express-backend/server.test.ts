@@ -16,8 +16,6 @@ const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const CSV = 'region,revenue\nNorth,10\nSouth,5\nNorth,2\n';
 const EXIT_WITHIN_MS = 15_000;
 
-type Log = Array<{ method: string; path: string; status: number }>;
-
 it('on SIGTERM closes every session and exits 0: no container and no uploaded file left, a request in flight included', async () => {
   // Answers 250 ms late, so that a request can be caught in flight.
   const sim = await startSimulatorProcess({ latencyMs: 250 });
@@ -52,14 +50,14 @@ it('on SIGTERM closes every session and exits 0: no container and no uploaded fi
       expect(response.status).toBe(200);
       expect(((await response.json()) as { files: unknown[] }).files.length).toBeGreaterThan(0);
     }
-    expect(await sim.command({ op: 'running' })).toBe(2);
+    expect((await sim.control.state()).runningContainers.length).toBe(2);
 
     // A third is in flight (its container is being made) when SIGTERM comes.
     const carol = analyze('carol', 'Total revenue by region').then(
       (response) => response.status,
       () => 'connection closed',
     );
-    await vi.waitFor(async () => expect(((await sim.command({ op: 'requests' })) as Log).filter((r) => r.method === 'POST' && r.path === '/containers')).toHaveLength(3), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect((await sim.control.requests()).filter((r) => r.method === 'POST' && r.path === '/containers')).toHaveLength(3), { timeout: 10_000, interval: 20 });
     const sent = Date.now();
     child.kill('SIGTERM');
     const timeout = setTimeout(() => child.kill('SIGKILL'), EXIT_WITHIN_MS);
@@ -71,11 +69,11 @@ it('on SIGTERM closes every session and exits 0: no container and no uploaded fi
     expect(tookMs).toBeLessThan(EXIT_WITHIN_MS);
     await carol; // answered (an error) or cut off; either way it is over
     // Nothing left: every container deleted at the API, every uploaded file deleted.
-    expect(await sim.command({ op: 'running' })).toBe(0);
-    const files = (await sim.command({ op: 'files' })) as Array<{ filename: string; deleted: boolean }>;
+    expect((await sim.control.state()).runningContainers.length).toBe(0);
+    const files = await sim.control.files();
     expect(files.length).toBeGreaterThanOrEqual(2);
     expect(files.filter((f) => !f.deleted)).toEqual([]);
-    const log = (await sim.command({ op: 'requests' })) as Log;
+    const log = await sim.control.requests();
     expect(log.filter((r) => r.method === 'DELETE' && r.path.startsWith('/containers/') && r.status === 200)).toHaveLength(3);
     expect(output.filter((line) => / ended \(shutdown\)/.test(line)).map((line) => /session of (\w+)/.exec(line)![1]).sort()).toEqual(['alice', 'bob', 'carol']);
   } finally {

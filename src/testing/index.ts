@@ -22,6 +22,19 @@ export { bytesContent, generatedContent } from './content.js';
 export { Simulator, matchesPath, type SimulatorOptions, type StoredResponse } from './simulator.js';
 export type { BuiltResponse, OutputItem, CodeCallItem, MessageItem, Annotation } from './response-builder.js';
 export type { ListenOptions, RunningServer } from './http-server.js';
+export {
+  CONTROL_PREFIX,
+  SimulatorControl,
+  SimulatorControlError,
+  withControlRoutes,
+  type ControlContainer,
+  type ControlContainerFile,
+  type ControlFault,
+  type ControlFile,
+  type ControlRequest,
+  type ControlState,
+  type NewControlContainerFile,
+} from './control.js';
 export { AZURE_RETRIEVE_REFUSAL, DEFAULT_AZURE_ENDPOINT, type AzureSimulatorOptions } from './azure.js';
 export type * from './types.js';
 

@@ -2,42 +2,55 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { SimulatorControl } from '../../src/testing/control.js';
 
-const ENTRY = fileURLToPath(new URL('./sim-server-entry.ts', import.meta.url));
+const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 
+/** The simulator options `code-interpreter simulate` takes as flags. */
+export interface SimulatorProcessOptions {
+  latencyMs?: number;
+  expireAfterIdleMs?: number;
+  rateLimit?: { limit: number; intervalMs: number };
+}
+
+function flagsOf(options: SimulatorProcessOptions): string[] {
+  return [
+    ...(options.latencyMs !== undefined ? ['--latency-ms', String(options.latencyMs)] : []),
+    ...(options.expireAfterIdleMs !== undefined ? ['--expire-after-idle-ms', String(options.expireAfterIdleMs)] : []),
+    ...(options.rateLimit ? ['--rate-limit', `${options.rateLimit.limit}/${options.rateLimit.intervalMs}`] : []),
+  ];
+}
+
 /**
- * A simulator serving HTTP from another process, so that a test measuring this process's memory
- * does not count what the simulator stores. Commands go over stdin as JSON lines.
+ * `code-interpreter simulate` in another process, as a user starts it, so that a test measuring
+ * this process's memory or event loop does not count the simulator's work. It is inspected and
+ * steered through its HTTP control routes (`control`), never through its memory.
  */
-export async function startSimulatorProcess(options: Record<string, unknown> = {}): Promise<{
+export async function startSimulatorProcess(options: SimulatorProcessOptions = {}): Promise<{
+  /** Base URL for the OpenAI client, ending in `/v1`. */
   url: string;
   child: ChildProcess;
-  command: (cmd: Record<string, unknown>) => Promise<unknown>;
+  control: SimulatorControl;
   stop: () => Promise<void>;
 }> {
-  const child = spawn(process.execPath, ['--import', TSX, ENTRY, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const pending: Array<(value: unknown) => void> = [];
-  let ready: (url: string) => void;
-  const started = new Promise<string>((resolve) => (ready = resolve));
-  lines.on('line', (line) => {
-    const message = JSON.parse(line) as { url?: string; reply?: unknown };
-    if (message.url) ready(message.url);
-    else pending.shift()?.(message.reply);
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'simulate', '--port', '0', ...flagsOf(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = once(child, 'exit');
+  const url = await new Promise<string>((resolve, reject) => {
+    // Keeps reading stdout to the end, so the summary printed on exit never blocks the child.
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const found = /listening at (\S+)/.exec(line);
+      if (found) resolve(found[1]!);
+    });
+    void exited.then(([code]) => reject(new Error(`code-interpreter simulate exited (${String(code)}) before it listened`)));
   });
-  const url = await started;
   return {
     url,
     child,
-    command: (cmd) =>
-      new Promise((resolve) => {
-        pending.push(resolve);
-        child.stdin!.write(`${JSON.stringify(cmd)}\n`);
-      }),
+    control: new SimulatorControl(url),
     stop: async () => {
-      child.kill('SIGTERM');
-      await once(child, 'exit');
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
     },
   };
 }

@@ -74,6 +74,21 @@ describe('code-interpreter simulate', () => {
     expect(output).toContain(`Left behind: 1 running container(s) (${again.id}), 1 Files API file(s) (${file.id}).`);
   });
 
+  it('--log keeps printing after POST /__simulator/reset cleared the request log', async () => {
+    const sim = await startSimulateProcess('--log');
+    const origin = sim.url.replace(/\/v1$/, '');
+    const client = new OpenAI({ apiKey: 'test', baseURL: sim.url, maxRetries: 0 });
+    await client.containers.create({ name: 'before' });
+    await client.files.list();
+    await expect.poll(() => sim.output(), { timeout: 5000 }).toContain('GET /files 200');
+    expect((await fetch(`${origin}/__simulator/reset`, { method: 'POST' })).status).toBe(204);
+    const after = await client.containers.create({ name: 'after' });
+    await expect.poll(() => sim.output(), { timeout: 5000 }).toMatch(/Z POST \/containers 200\n[^]*Z POST \/containers 200\n/);
+    const { code, output } = await sim.stop();
+    expect(code).toBe(0);
+    expect(output).toContain(`Requests served: 1. Left behind: 1 running container(s) (${after.id}), 0 Files API file(s).`);
+  });
+
   it("gives uploads the service's hashed paths, or plain ones with --no-hashed-paths", async () => {
     for (const [flags, pattern] of [[[], /^\/mnt\/data\/[0-9a-f]{32}-data\.csv$/], [['--no-hashed-paths'], /^\/mnt\/data\/data\.csv$/]] as const) {
       const sim = await startSimulateProcess(...flags);

@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSimulator } from '../src/testing/index.js';
+import { serveOnLoopback } from '../src/testing/http-server.js';
+import { createSimulator, withControlRoutes } from '../src/testing/index.js';
 import { type CodeBlock, extractCodeBlocks } from './helpers/code-blocks.js';
 
 const run = promisify(execFile);
@@ -31,7 +32,8 @@ beforeAll(async () => {
   if (!existsSync(join(ROOT, 'dist/index.js')) || !existsSync(join(ROOT, 'dist/cli.js'))) {
     throw new Error('dist/ is missing: the documentation runs against the built package. Run `npm run build` (npm ci does it through `prepare`).');
   }
-  server = await sim.listen();
+  // With the control routes, as `code-interpreter simulate` serves it.
+  server = await serveOnLoopback(withControlRoutes(sim));
   await rm(SNIPPETS, { recursive: true, force: true });
   await mkdir(SNIPPETS, { recursive: true });
   // `code-interpreter` on PATH, as `npm install` puts it in node_modules/.bin.

@@ -97,6 +97,12 @@ png_citation = next(c for c in auto_citations if c.filename == "chart.png")
 png = client.containers.files.content.retrieve(png_citation.file_id, container_id=png_citation.container_id).read()
 step("chart.png downloads as a PNG", png[:8] == b"\x89PNG\r\n\x1a\n")
 
+# Control routes: put a file in the container as if the model's code wrote it, read the request log.
+added = control("POST", f"/containers/{container.id}/files", {"name": "notes.txt", "text": "written by the test"})
+step("a file put in through the control routes downloads through the SDK", client.containers.files.content.retrieve(added["id"], container_id=container.id).read() == b"written by the test")
+log = control("GET", "/requests")
+step("the request log shows that download last, with its arrival time", f"{log[-1]['method']} {log[-1]['path']}" == f"GET /containers/{container.id}/files/{added['id']}/content" and log[-1]["status"] == 200 and log[-1]["time"] >= log[0]["time"])
+
 # Expiry as the real API shows it.
 control("POST", f"/containers/{container.id}/expire")
 step("an expired container is still retrievable with status expired", client.containers.retrieve(container.id).status == "expired")

@@ -58,8 +58,10 @@ export async function simulateCommand(flags: SimulateFlags, out: NodeJS.WriteStr
   out.write(`${lines.join('\n')}\nStop with Ctrl+C (SIGINT) or SIGTERM; what is left is printed then.\n`);
 
   let logged = 0;
+  let first = simulator.requests[0];
   const log = flags.log
     ? setInterval(() => {
+        if (simulator.requests[0] !== first) [logged, first] = [0, simulator.requests[0]]; // cleared by POST /__simulator/reset
         for (; logged < simulator.requests.length && simulator.requests[logged]!.status !== undefined; logged++) {
           const r = simulator.requests[logged]!;
           out.write(`${new Date(r.time).toISOString()} ${r.method} ${r.path} ${r.status}\n`);

@@ -2,13 +2,13 @@
  * Control routes: how code in another process (or language) inspects and steers a simulator served
  * over HTTP, as a test in the same process would call `sim.expire()` or read `sim.requests`. Plain
  * JSON in, JSON out, beside `/v1` under {@link CONTROL_PREFIX}, never paths of the real API, and
- * never written to the request log. `code-interpreter simulate` serves them; {@link SimulatorControl}
- * calls them.
- * @module
+ * never written to the request log. `code-interpreter simulate` serves them; `SimulatorControl`
+ * (control-client.ts) calls them.
  */
 import { generatedContent, bytesContent } from './content.js';
 import type { Simulator } from './simulator.js';
 import type { FaultSpec, SimContainer, SimContainerFile, SimFile, SimRequestRecord } from './types.js';
+import { matchRoute } from './router.js';
 import { contentResponse, isObject } from './util.js';
 
 /** Where the control routes live: beside `/v1`, never a path of the real API. */
@@ -132,22 +132,6 @@ async function bodyOf(request: Request): Promise<Record<string, unknown> | undef
   return isObject(value) ? value : undefined;
 }
 
-/** Every control route, for the 404 that names them. */
-const ROUTE_LIST = [
-  'GET /state',
-  'GET /requests',
-  'GET /containers',
-  'GET /containers/{id}',
-  'GET /containers/{id}/files',
-  'POST /containers/{id}/files',
-  'GET /containers/{id}/files/{fileId}/content',
-  'POST /containers/{id}/expire',
-  'GET /files',
-  'POST /faults',
-  'DELETE /faults',
-  'POST /reset',
-];
-
 function parseFault(body: Record<string, unknown> | undefined): FaultSpec | string {
   const example = 'Send a fault as JSON, e.g. { "status": 500, "path": "/responses", "times": 1 } (see FaultSpec).';
   if (!body) return example;
@@ -178,6 +162,55 @@ function addFile(simulator: Simulator, container: SimContainer, body: Record<str
   return json(containerFileOf(simulator.addContainerFile(container.id, { name, content, source: source ?? 'assistant' })), 201);
 }
 
+interface ControlRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path template below {@link CONTROL_PREFIX}. */
+  path: string;
+  handle: (simulator: Simulator, request: Request, params: Record<string, string>) => Response | Promise<Response>;
+}
+
+/** A route under `/containers/{id}`: answers 404 naming how to list containers when the id is unknown. */
+const onContainer =
+  (handle: (simulator: Simulator, container: SimContainer, request: Request, params: Record<string, string>) => Response | Promise<Response>) =>
+  (simulator: Simulator, request: Request, params: Record<string, string>) => {
+    const container = simulator.containers.get(params.id!);
+    if (!container) return refuse(404, `No container ${params.id} in this simulator: list them with GET ${CONTROL_PREFIX}/containers.`);
+    return handle(simulator, container, request, params);
+  };
+
+/** The control routes, as plain data. */
+const CONTROL_ROUTES: readonly ControlRoute[] = [
+  { method: 'GET', path: '/state', handle: (sim) => json({ ...leftovers(sim), requests: sim.requests.length } satisfies ControlState) },
+  { method: 'GET', path: '/requests', handle: (sim) => json(sim.requests.map(requestOf)) },
+  { method: 'GET', path: '/containers', handle: (sim) => json([...sim.containers.values()].map(containerOf)) },
+  { method: 'GET', path: '/containers/{id}', handle: onContainer((_, container) => json(containerOf(container))) },
+  { method: 'GET', path: '/containers/{id}/files', handle: onContainer((_, container) => json([...container.files.values()].map(containerFileOf))) },
+  { method: 'POST', path: '/containers/{id}/files', handle: onContainer(async (sim, container, request) => addFile(sim, container, await bodyOf(request))) },
+  {
+    method: 'GET',
+    path: '/containers/{id}/files/{fileId}/content',
+    handle: onContainer((_, container, __, { fileId }) => {
+      const file = container.files.get(fileId!);
+      if (!file) return refuse(404, `No file ${fileId} in container ${container.id} (${container.status}): list them with GET ${CONTROL_PREFIX}/containers/${container.id}/files.`);
+      return contentResponse(file.content, file.name);
+    }),
+  },
+  { method: 'POST', path: '/containers/{id}/expire', handle: onContainer((sim, container) => (sim.expire(container.id), noContent())) },
+  { method: 'GET', path: '/files', handle: (sim) => json([...sim.files.values()].map(fileOf)) },
+  {
+    method: 'POST',
+    path: '/faults',
+    handle: async (sim, request) => {
+      const fault = parseFault(await bodyOf(request));
+      if (typeof fault === 'string') return refuse(400, fault);
+      sim.fail(fault);
+      return noContent();
+    },
+  },
+  { method: 'DELETE', path: '/faults', handle: (sim) => (sim.clearFaults(), noContent()) },
+  { method: 'POST', path: '/reset', handle: (sim) => (sim.reset(), noContent()) },
+];
+
 /**
  * Serves the control routes under {@link CONTROL_PREFIX} and hands every other request to the
  * simulator. Control requests are not written to the request log.
@@ -187,162 +220,9 @@ export function withControlRoutes(simulator: Simulator): (request: Request) => P
     const { pathname } = new URL(request.url);
     if (!pathname.startsWith(`${CONTROL_PREFIX}/`)) return simulator.handle(request);
     const path = pathname.slice(CONTROL_PREFIX.length);
-    const route = `${request.method} ${path}`;
-    if (route === 'GET /state') return json({ ...leftovers(simulator), requests: simulator.requests.length } satisfies ControlState);
-    if (route === 'GET /requests') return json(simulator.requests.map(requestOf));
-    if (route === 'GET /containers') return json([...simulator.containers.values()].map(containerOf));
-    if (route === 'GET /files') return json([...simulator.files.values()].map(fileOf));
-    if (route === 'DELETE /faults') return simulator.clearFaults(), noContent();
-    if (route === 'POST /reset') return simulator.reset(), noContent();
-    if (route === 'POST /faults') {
-      const fault = parseFault(await bodyOf(request));
-      if (typeof fault === 'string') return refuse(400, fault);
-      simulator.fail(fault);
-      return noContent();
-    }
-    const match = /^\/containers\/([^/]+)(\/.*)?$/.exec(path);
-    if (match) {
-      const [, id, rest = ''] = match as unknown as [string, string, string?];
-      const container = simulator.containers.get(id);
-      const known = ROUTE_LIST.some((r) => new RegExp(`^${r.replace(/\{[a-zA-Z]+\}/g, '[^/]+')}$`).test(route));
-      if (known && !container) return refuse(404, `No container ${id} in this simulator: list them with GET ${CONTROL_PREFIX}/containers.`);
-      if (container) {
-        if (route.startsWith('GET ') && rest === '') return json(containerOf(container));
-        if (rest === '/files' && request.method === 'GET') return json([...container.files.values()].map(containerFileOf));
-        if (rest === '/files' && request.method === 'POST') return addFile(simulator, container, await bodyOf(request));
-        if (rest === '/expire' && request.method === 'POST') return simulator.expire(id), noContent();
-        const content = /^\/files\/([^/]+)\/content$/.exec(rest);
-        if (content && request.method === 'GET') {
-          const file = container.files.get(content[1]!);
-          if (!file) return refuse(404, `No file ${content[1]} in container ${id} (${container.status}): list them with GET ${CONTROL_PREFIX}/containers/${id}/files.`);
-          return contentResponse(file.content, file.name);
-        }
-      }
-    }
-    return refuse(404, `Unknown control route ${route}. Routes under ${CONTROL_PREFIX}: ${ROUTE_LIST.join(', ')}.`);
+    const found = matchRoute(CONTROL_ROUTES, request.method, path);
+    if (found) return found.route.handle(simulator, request, found.params);
+    const routes = CONTROL_ROUTES.map((r) => `${r.method} ${r.path}`).join(', ');
+    return refuse(404, `Unknown control route ${request.method} ${path}. Routes under ${CONTROL_PREFIX}: ${routes}.`);
   };
-}
-
-/** A control route refused a call; `status` and `message` are the route's answer. */
-export class SimulatorControlError extends Error {
-  override readonly name = 'SimulatorControlError';
-  constructor(
-    message: string,
-    /** The HTTP status the route answered. */
-    readonly status: number,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * Calls the control routes of a simulator served over HTTP (by `code-interpreter simulate`, in
- * another process) from Node, typed. Control calls are not written to the simulator's request log.
- *
- * @example
- * ```ts
- * const control = new SimulatorControl('http://127.0.0.1:4010');
- * await control.expire(containerId);
- * const arrivals = (await control.requests()).map((r) => r.time);
- * ```
- */
-export class SimulatorControl {
-  /** The server's origin, e.g. `http://127.0.0.1:4010` (a trailing `/v1` is dropped). */
-  readonly endpoint: string;
-
-  constructor(endpoint: string) {
-    this.endpoint = endpoint.replace(/\/+$/, '').replace(/\/v1$/, '');
-  }
-
-  async #call(method: string, path: string, body?: unknown): Promise<Response> {
-    const response = await fetch(`${this.endpoint}${CONTROL_PREFIX}${path}`, {
-      method,
-      ...(body !== undefined && { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-    if (response.ok) return response;
-    const text = await response.text();
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error: { message: string } }).error.message;
-    } catch {
-      // not a control route's JSON error (another server at this endpoint?): keep the raw text
-    }
-    throw new SimulatorControlError(`${method} ${CONTROL_PREFIX}${path} answered ${response.status}: ${message}`, response.status);
-  }
-
-  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return (await (await this.#call(method, path, body)).json()) as T;
-  }
-
-  async #done(method: string, path: string, body?: unknown): Promise<void> {
-    await (await this.#call(method, path, body)).body?.cancel();
-  }
-
-  /** Running containers, undeleted files and the number of requests served. */
-  state(): Promise<ControlState> {
-    return this.#json('GET', '/state');
-  }
-
-  /** The request log, in arrival order; `time` is the simulator's clock at arrival. */
-  requests(): Promise<ControlRequest[]> {
-    return this.#json('GET', '/requests');
-  }
-
-  /** Every container ever created, deleted and expired ones included. */
-  containers(): Promise<ControlContainer[]> {
-    return this.#json('GET', '/containers');
-  }
-
-  /** One container, or `undefined` if the simulator never made it. */
-  async container(containerId: string): Promise<ControlContainer | undefined> {
-    try {
-      return await this.#json<ControlContainer>('GET', `/containers/${encodeURIComponent(containerId)}`);
-    } catch (error) {
-      if (error instanceof SimulatorControlError && error.status === 404) return undefined;
-      throw error;
-    }
-  }
-
-  /** The files in a container (none once it expired). */
-  containerFiles(containerId: string): Promise<ControlContainerFile[]> {
-    return this.#json('GET', `/containers/${encodeURIComponent(containerId)}/files`);
-  }
-
-  /** Puts a file straight into a running container, as if the model's code wrote it. */
-  addContainerFile(containerId: string, file: NewControlContainerFile): Promise<ControlContainerFile> {
-    return this.#json('POST', `/containers/${encodeURIComponent(containerId)}/files`, file);
-  }
-
-  /** A container file's bytes. */
-  async containerFileContent(containerId: string, fileId: string): Promise<Uint8Array> {
-    const response = await this.#call('GET', `/containers/${encodeURIComponent(containerId)}/files/${encodeURIComponent(fileId)}/content`);
-    return new Uint8Array(await response.arrayBuffer());
-  }
-
-  /** Expires a container now, as 20 idle minutes would: its files are gone, it stays retrievable. */
-  expire(containerId: string): Promise<void> {
-    return this.#done('POST', `/containers/${encodeURIComponent(containerId)}/expire`);
-  }
-
-  /** Files API files, deleted ones included. */
-  files(): Promise<ControlFile[]> {
-    return this.#json('GET', '/files');
-  }
-
-  /** Injects a fault for the next `times` matching requests (default 1); a RegExp `path` (without flags) is sent as its source. */
-  fail(fault: FaultSpec): Promise<void> {
-    const { path, ...rest } = fault;
-    if (path instanceof RegExp && path.flags) throw new TypeError(`fault.path ${String(path)}: only the source of a RegExp is sent; give one without flags.`);
-    return this.#done('POST', '/faults', path instanceof RegExp ? { ...rest, pathPattern: path.source } : fault);
-  }
-
-  /** Forgets injected faults that have not fired yet. */
-  clearFaults(): Promise<void> {
-    return this.#done('DELETE', '/faults');
-  }
-
-  /** Clears all state, faults and the request log. */
-  reset(): Promise<void> {
-    return this.#done('POST', '/reset');
-  }
 }

@@ -22,10 +22,9 @@ export { bytesContent, generatedContent } from './content.js';
 export { Simulator, matchesPath, type SimulatorOptions, type StoredResponse } from './simulator.js';
 export type { BuiltResponse, OutputItem, CodeCallItem, MessageItem, Annotation } from './response-builder.js';
 export type { ListenOptions, RunningServer } from './http-server.js';
+export { SimulatorControl, SimulatorControlError } from './control-client.js';
 export {
   CONTROL_PREFIX,
-  SimulatorControl,
-  SimulatorControlError,
   withControlRoutes,
   type ControlContainer,
   type ControlContainerFile,

@@ -29,11 +29,11 @@ export interface Route {
 }
 
 /** Finds the route for a method and path, with the path parameters it names. */
-export function matchRoute(
-  routes: readonly Route[],
+export function matchRoute<R extends { method: string; path: string }>(
+  routes: readonly R[],
   method: string,
   path: string,
-): { route: Route; params: Record<string, string> } | undefined {
+): { route: R; params: Record<string, string> } | undefined {
   const segments = path.split('/').filter(Boolean);
   for (const route of routes) {
     if (route.method !== method) continue;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SimulatorControl } from '../../src/testing/control.js';
+import { SimulatorControl } from '../../src/testing/control-client.js';
 
 const BIN = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const TSX = fileURLToPath(import.meta.resolve('tsx'));

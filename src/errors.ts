@@ -175,9 +175,16 @@ export class RequestFailedError extends CodeInterpreterError {
   readonly requestId: string | undefined;
   /** The library operation that failed, e.g. `responses.create`. */
   readonly operation: string;
-  constructor(operation: string, cause: unknown) {
+  /**
+   * @param operation What failed, as the caller knows it (`run()`, `downloadStream()`).
+   * @param cause The SDK's (or the transport's) error.
+   * @param facts What the failed operation knows about itself that changes the advice:
+   *   `handedOver`, the answer's body was being read by the caller, so a break cannot be retried
+   *   and the hint says to call `operation` again.
+   */
+  constructor(operation: string, cause: unknown, facts: { handedOver?: boolean } = {}) {
     const http = httpErrorOf(cause);
-    super(`${operation} failed: ${clause(describeError(cause))}. ${requestHint(cause, operation)}`, { cause });
+    super(`${operation} failed: ${clause(describeError(cause))}. ${requestHint(cause, operation, facts)}`, { cause });
     this.operation = operation;
     this.status = http?.status;
     this.code = http?.code;
@@ -188,12 +195,21 @@ export class RequestFailedError extends CodeInterpreterError {
   }
 }
 
+/** What an operation tells {@link toLibraryError} about itself when that changes the advice for a failed request. */
+export interface RequestFacts {
+  /**
+   * The answer's body was handed to the caller, who was reading it (a stream returned to them): a
+   * break cannot be retried, since part of it was already read, so the hint says to call the
+   * operation again rather than to allow retries.
+   */
+  handedOver?: boolean;
+}
+
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
-function requestHint(error: unknown, operation: string): string {
+function requestHint(error: unknown, operation: string, facts: RequestFacts): string {
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
   if (isBodyInterrupted(error)) {
-    // A stream handed to the caller cannot start over: part of it was already read.
-    if (operation.startsWith('downloadStream')) return `${BROKEN_BODY_HINT}, and call downloadStream() again (a stream is not retried: part of it was already read).`;
+    if (facts.handedOver) return `${BROKEN_BODY_HINT}, and call ${operation} again (a stream is not retried: part of it was already read).`;
     return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
   }
   if (isMalformedAnswer(error)) {
@@ -260,18 +276,20 @@ export function errnoCode(error: unknown): string | undefined {
  * `CodeInterpreterError` saying what failed), with the original as `cause`, scrubbed of secrets.
  * An abort is the exception: it rejects with the caller's own `signal.reason`, unchanged.
  *
- * Other modules (the Redis store and limiter) use it with their own `operation` and `hint`.
+ * Other modules (the Redis store and limiter) use it with their own `operation` and `hint` (the
+ * advice for an error that is not a request's); what a caller knows that changes the advice for a
+ * failed request goes in `request` ({@link RequestFacts}).
  */
 export function toLibraryError(
   error: unknown,
-  context: { operation: string; hint?: string; signal?: AbortSignal; scrubber?: SecretScrubber },
+  context: { operation: string; hint?: string; request?: RequestFacts; signal?: AbortSignal; scrubber?: SecretScrubber },
 ): unknown {
   const scrubber = context.scrubber ?? patternScrubber;
   // Whatever an abort broke (the SDK reports a timeout signal as a connection error), the caller gets its own reason.
   if (context.signal?.aborted) return context.signal.reason;
   if (error instanceof CodeInterpreterError) return scrubber.error(error);
   scrubber.error(error);
-  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error) || isMalformedAnswer(error)) return new RequestFailedError(context.operation, error);
+  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error) || isMalformedAnswer(error)) return new RequestFailedError(context.operation, error, context.request);
   const code = errnoCode(error);
   if (code) {
     const path = (error as NodeJS.ErrnoException).path ?? '';

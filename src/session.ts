@@ -21,6 +21,7 @@ import {
   describeError,
   redact,
   toLibraryError,
+  type RequestFacts,
 } from './errors.js';
 import { TypedEmitter, type SessionEventName, type SessionListener } from './events.js';
 import { generatedDuring, wantsGeneratedListing } from './files/generated-files.js';
@@ -385,7 +386,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
         const opened = await this.downloads.open(ref, signal);
         // Read by the caller after this call returned: a break mid-way reaches the reader as a
         // typed error (not retried: part of the file was already handed over).
-        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), (error) => this.publicError('downloadStream', error, opts.signal, true));
+        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), (error) => this.publicError('downloadStream', error, opts.signal, true, { handedOver: true }));
       },
     );
   }
@@ -498,7 +499,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
    * a failure caused by close() running meanwhile is a `SessionClosedError` naming the method;
    * anything else is a `CodeInterpreterError` with the original as `cause`, scrubbed of secrets.
    */
-  private publicError(method: string, error: unknown, signal: AbortSignal | undefined, started: boolean): unknown {
+  private publicError(method: string, error: unknown, signal: AbortSignal | undefined, started: boolean, request?: RequestFacts): unknown {
     const scrubber = this.runner.scrubber;
     if (signal?.aborted) return toLibraryError(error, { operation: `${method}()`, signal, scrubber });
     const closedMeanwhile =
@@ -513,7 +514,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
       // Closed elsewhere (another process sharing the store): its message, the right method.
       return scrubber.error(new SessionClosedError(method, { message: error.message, cause: error }));
     }
-    return toLibraryError(error, { operation: `${method}()`, scrubber });
+    return toLibraryError(error, { operation: `${method}()`, scrubber, ...(request && { request }) });
   }
 
   private async begin(method: string, signal?: AbortSignal): Promise<void> {

@@ -3,6 +3,7 @@ import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterError, FileSaveError, RequestFailedError, SessionClosedError } from '../src/index.js';
 import { toLibraryError } from '../src/errors.js';
+import { BodyInterruptedError } from '../src/retry/error-shape.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { withMsw } from './helpers/sim.js';
 import { createSimulator } from '../src/testing/index.js';
@@ -116,6 +117,19 @@ describe('every error that leaves the library is a CodeInterpreterError with the
     const reason = new Error('user gave up');
     controller.abort(reason);
     expect(toLibraryError(new DOMException('aborted', 'AbortError'), { operation: 'x', signal: controller.signal })).toBe(reason);
+  });
+});
+
+describe('the hint of a failed request comes from what the caller tells toLibraryError, not from its name', () => {
+  const broken = () => new BodyInterruptedError('file cfile_1', 10, 100, new TypeError('terminated'));
+  it('a body the caller was reading (handedOver): call the operation again; otherwise: allow retries, whatever the operation is called', () => {
+    const handed = toLibraryError(broken(), { operation: 'tail()', request: { handedOver: true } }) as RequestFailedError;
+    expect(handed).toBeInstanceOf(RequestFailedError);
+    expect(handed.message).toMatch(/, and call tail\(\) again \(a stream is not retried: part of it was already read\)\.$/);
+    // The name of the operation says nothing: a downloadStream() error that was not handed over gets the general advice.
+    const named = toLibraryError(broken(), { operation: 'downloadStream()' }) as RequestFailedError;
+    expect(named.message).toMatch(/, and try again, or allow retries \(`retry`\) to start over automatically\.$/);
+    expect(named.message).not.toMatch(/call downloadStream\(\) again/);
   });
 });
 

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors.js';
 import { uploadFilenameProblem } from './files/filename.js';
+import { validateInputFiles } from './files/input-files.js';
+import type { UploadSource } from './files/types.js';
+import { uploadNameIssue } from './files/upload-source.js';
+import type { RunInput } from './runs/conversation.js';
 import { parseWith } from './options.js';
 import { describeValue, durationMs } from './timers.js';
 
@@ -212,6 +216,16 @@ export function validateSaveAllResult(result: unknown): void {
       throw new InvalidOptionsError('saveAll()', [{ path: `result.files.${i}`, message: 'expected { fileId, containerId, filename } as in result.files' }]);
     }
   });
+}
+
+/**
+ * What `run()`/`stream()` will upload, checked before anything is sent: the name each of `files` is
+ * uploaded under (taken from the source), and the `input_file` parts of the input.
+ */
+export function validateRunFiles(method: 'run' | 'stream', files: readonly UploadSource[] | undefined, input: unknown): void {
+  const issues = (files ?? []).flatMap((source, i) => uploadNameIssue(source, undefined, { method: `${method}()`, path: `files.${i}` }) ?? []);
+  if (issues.length > 0) throw new InvalidOptionsError(`${method}()`, issues);
+  validateInputFiles(`${method}()`, input as RunInput);
 }
 
 /** What `upload()` accepts, checked before anything is sent. */

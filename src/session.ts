@@ -41,6 +41,7 @@ import {
   validateFileRef,
   validateRunInput,
   validateSaveAllResult,
+  validateRunFiles,
   validateUploadSource,
 } from './call-options.js';
 import { validateSessionOptions, type SessionOptions } from './options.js';
@@ -280,7 +281,7 @@ export class CodeInterpreterSession implements AsyncDisposable {
         validateUploadSource(source);
         return validateCallOptions('upload', UploadOptionsSchema, opts).signal;
       },
-      (signal) => this.files.upload(source, { ...opts, signal }),
+      async (signal) => this.files.upload(await this.files.prepare(source, opts), { ...opts, signal }),
     );
   }
 
@@ -304,8 +305,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
     // For generatedFiles when a response has no created_at; a little early, for clock skew.
     const startedAtSeconds = Math.floor(Date.now() / 1000) - 5;
     return this.call('run', () => this.runSignal('run', input, opts), async (signal) => {
-      for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-      const prepared = await this.files.prepareInput(input, signal);
+      await this.uploadRunFiles('run', opts, signal);
+      const prepared = await this.files.prepareInput('run()', input, signal);
       let result: RunResult | undefined;
       try {
         result = await this.runs.run(prepared.input, opts, signal);
@@ -331,8 +332,8 @@ export class CodeInterpreterSession implements AsyncDisposable {
     const events = async function* (this: CodeInterpreterSession): AsyncGenerator<RunEvent, void, undefined> {
       await this.begin('stream', signal);
       started = true;
-      for (const source of opts.files ?? []) await this.files.upload(source, { signal });
-      const prepared = await this.files.prepareInput(input, signal);
+      await this.uploadRunFiles('stream', opts, signal);
+      const prepared = await this.files.prepareInput('stream()', input, signal);
       let containerId: string | undefined;
       try {
         for await (const event of this.runs.stream(prepared.input, opts, signal)) {
@@ -486,10 +487,21 @@ export class CodeInterpreterSession implements AsyncDisposable {
     }
   }
 
+  /**
+   * A run's `files`, uploaded (and tracked) before its request. Each is checked (its name, a path's
+   * file) before the first is sent, and errors name `method` and the option (`files.1`).
+   */
+  private async uploadRunFiles(method: 'run' | 'stream', opts: RunOptions, signal: AbortSignal | undefined): Promise<void> {
+    const sources = opts.files ?? [];
+    const prepared = await Promise.all(sources.map((source, i) => this.files.prepare(source, {}, { method: `${method}()`, path: `files.${i}` })));
+    for (const upload of prepared) await this.files.upload(upload, signal ? { signal } : {});
+  }
+
   /** Validates a run's input and options; the signal of its `signal` and `timeoutMs`. */
   private runSignal(method: 'run' | 'stream', input: unknown, opts: RunOptions): AbortSignal | undefined {
     validateRunInput(method, input);
     const options = validateCallOptions(method, RunOptionsSchema, opts);
+    validateRunFiles(method, opts.files, input); // file names and input_file parts: refused before anything is sent
     refuseBackground(opts, method); // background runs would outlive keep-alive: refused before anything is sent
     return combineSignals(options.signal, options.timeoutMs);
   }

@@ -84,7 +84,8 @@ const cases: Array<[string, Call, RegExp]> = [
   ['upload filename 10000 chars', (s) => s.upload(new Uint8Array(1), { filename: 'a'.repeat(10_000) }), /`filename`: is 10000 bytes long in UTF-8; use a name of at most 255 bytes/],
   ['upload filename 128 x é (256 bytes)', (s) => s.upload(new Uint8Array(1), { filename: 'é'.repeat(128) }), /`filename`: is 256 bytes long in UTF-8/],
   ['upload File name with LF', (s) => s.upload(new File(['x'], 'evil\n.csv')), /^upload\(\): `filename`: the name taken from the source, "evil\\n\.csv", contains a control character \(U\+000A\) at index 4; use a name without control characters, or pass `filename` to upload it under another name$/],
-  ['run files: File name with CR', (s) => s.run('x', { files: [new File(['x'], 'a\r.csv')] }), /`filename`: the name taken from the source, "a\\r\.csv", contains a control character \(U\+000D\)/],
+  ['run files: File name with CR', (s) => s.run('x', { files: [new File(['x'], 'a\r.csv')] }), /^run\(\): `files\.0`: the name taken from the source, "a\\r\.csv", contains a control character \(U\+000D\) at index 1; use a name without control characters, or upload it under another name with upload\(source, \{ filename \}\) before calling run\(\)$/],
+  ['stream files: File name with CR', (s) => s.stream('x', { files: [new Uint8Array(1), new File(['x'], 'a\r.csv')] }).next(), /^stream\(\): `files\.1`: the name taken from the source, "a\\r\.csv", contains a control character/],
   // close(): every non-boolean and an unknown key, each named (landed in 91df2e4; kept as a regression).
   ['close deleteContainer 0 bogus', (s) => s.close({ deleteContainer: 0, bogus: 1 } as never), /^close\(\): `deleteContainer`: expected true or false, got 0; unknown option 'bogus'$/],
   ['close deleteContainer null bogus', (s) => s.close({ deleteContainer: null, bogus: 1 } as never), /^close\(\): `deleteContainer`: expected true or false, got null; unknown option 'bogus'$/],

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,12 @@ describe('code-interpreter CLI', () => {
     const missing = await cli('run', 'x', '--file', '/no/such.csv', '--offline');
     expect(missing.code).toBe(EXIT.usage);
     expect(missing.stderr).toBe('error: --file /no/such.csv: no such file; give the path of a file to upload.\n');
+    // A file whose name an upload cannot carry: refused as a usage error naming --file, not upload().
+    const oddName = join(await mkdtemp(join(tmpdir(), 'cli-name-')), 'a\\b.csv');
+    await writeFile(oddName, 'a,b\n1,2\n');
+    const odd = await cli('run', 'x', '--file', oddName, '--offline');
+    expect(odd.code).toBe(EXIT.usage);
+    expect(odd.stderr).toMatch(/^error: --file ".*a\\\\b\.csv": the file's name contains a backslash, .* copy or rename the file\.\n$/);
     expect((await cli('run', 'x', '--retries', 'many', '--offline')).code).toBe(EXIT.usage);
     const blankModel = await cli('run', 'x', '--offline', '--model', ' ');
     expect(blankModel.code).toBe(EXIT.usage);

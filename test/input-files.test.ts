@@ -67,6 +67,26 @@ describe('input_file parts in run() input', () => {
     expect(liveFiles()).toEqual([]);
   });
 
+  it('a part that fails after an earlier file_data part was uploaded: the upload is not orphaned, close() deletes it', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    const input = [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'input_file' as const, filename: 'sales.csv', file_data: `data:text/csv;base64,${Buffer.from(SALES_CSV).toString('base64')}` },
+          { type: 'input_file' as const, file_id: 'file-doesnotexist' },
+          { type: 'input_text' as const, text: 'Total revenue' },
+        ],
+      },
+    ];
+    await expect(session.run(input as never)).rejects.toBeInstanceOf(FileNotFoundError);
+    expect(h.sim.requestsTo('/files', 'POST').filter((r) => r.path === '/files')).toHaveLength(1); // the first part was uploaded
+    expect(h.sim.requestsTo('/responses', 'POST')).toHaveLength(0);
+    await session.close();
+    expect(liveFiles()).toEqual([]);
+  });
+
   it('file_url parts are sent as given and not tracked', async () => {
     h = withMsw();
     const session = makeSession(h.client);

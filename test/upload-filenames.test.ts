@@ -52,3 +52,57 @@ describe('upload file names', () => {
     await session.close();
   });
 });
+
+describe('files given to run() and stream() are checked before anything is sent, and the error names the call', () => {
+  const csv = (name: string) => new File(['a,b\n1,2\n'], name);
+  const refused = async (call: Promise<unknown>) => {
+    const error = await call.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    return error as InvalidOptionsError;
+  };
+  const drain = async (events: AsyncIterable<unknown>) => {
+    for await (const event of events) void event;
+  };
+
+  it('a bad name in `files` (taken from the source) is refused as run()/stream() `files.N`, before the good files before it are uploaded', async () => {
+    h = await withHttp();
+    const session = makeSession(h.client);
+    for (const [bad, what] of [
+      [csv('a\nb.csv'), /contains a control character \(U\+000A\) at index 1/],
+      [csv('C:\\data\\a.csv'), /contains a backslash/],
+      [csv(`${'x'.repeat(252)}.csv`), /is 256 bytes long in UTF-8/],
+    ] as const) {
+      const run = await refused(session.run('Total revenue', { files: [csv('good.csv'), bad] }));
+      expect(run.message).toMatch(/^run\(\): `files\.1`: the name taken from the source, ".*", /);
+      expect(run.message).toMatch(what);
+      expect(run.message).toMatch(/upload it under another name with upload\(source, \{ filename \}\) before calling run\(\)/);
+      expect(run.message).not.toMatch(/upload\(\): /);
+      expect(run.issues).toEqual([{ path: 'files.1', message: expect.stringMatching(what) }]);
+      const stream = await refused(drain(session.stream('Total revenue', { files: [csv('good.csv'), bad] })));
+      expect(stream.message).toMatch(/^stream\(\): `files\.1`: the name taken from the source/);
+    }
+    // A path that is not there: named the same way, and nothing sent for the good file before it.
+    const missing = await refused(session.run('Total revenue', { files: [csv('good.csv'), '/nonexistent/sales.csv'] }));
+    expect(missing.message).toMatch(/^run\(\): `files\.1`: no readable file at '\/nonexistent\/sales\.csv'/);
+    expect(h.sim.requests).toEqual([]);
+    await session.close();
+  });
+
+  it('an input_file part: a bad filename or file_data is refused naming the part and the call, before the parts before it are uploaded', async () => {
+    h = await withHttp();
+    const session = makeSession(h.client);
+    const data = `data:text/csv;base64,${Buffer.from('a,b\n1,2\n').toString('base64')}`;
+    const input = (second: Record<string, unknown>) => [
+      { role: 'user' as const, content: [{ type: 'input_file' as const, filename: 'good.csv', file_data: data }, { type: 'input_file' as const, ...second }, { type: 'input_text' as const, text: 'Total' }] },
+    ];
+    const badName = await refused(session.run(input({ filename: 'line\r\nbreak.csv', file_data: data }) as never));
+    expect(badName.message).toMatch(/^run\(\): `input\[0\]\.content\[1\]\.filename`: contains a control character \(U\+000D\)/);
+    const badData = await refused(drain(session.stream(input({ filename: 'b.csv', file_data: 'data:text/csv,plain' }) as never)));
+    expect(badData.message).toMatch(/^stream\(\): `input\[0\]\.content\[1\]\.file_data`: expected base64 data/);
+    expect(h.sim.requests).toEqual([]);
+    await session.close();
+  });
+});

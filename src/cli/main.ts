@@ -1,8 +1,10 @@
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import OpenAI from 'openai';
 import { CodeInterpreterSession } from '../session.js';
 import { describeError } from '../errors.js';
+import { uploadFilenameProblem } from '../files/filename.js';
 import type { CostSummary } from '../cost/types.js';
 import type { RunResult } from '../runs/result.js';
 import { cliErrorMessage, UsageError } from './messages.js';
@@ -48,6 +50,8 @@ async function checkFiles(paths: readonly string[]): Promise<void> {
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new UsageError(`--file ${path}: no such file; give the path of a file to upload.`);
     if (!info.isFile()) throw new UsageError(`--file ${path}: not a regular file; give the path of a file to upload.`);
+    const problem = uploadFilenameProblem(basename(path));
+    if (problem) throw new UsageError(`--file ${JSON.stringify(path)}: the file's name ${problem}, so it cannot be uploaded under it; copy or rename the file.`);
   }
 }
 

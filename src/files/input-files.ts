@@ -1,7 +1,9 @@
 import type OpenAI from 'openai';
 import { InvalidOptionsError } from '../errors.js';
 import type { RunInput } from '../runs/conversation.js';
+import { uploadFilenameProblem } from './filename.js';
 import type { SessionFile } from './types.js';
+import type { UploadCaller } from './upload-source.js';
 
 type InputItem = OpenAI.Responses.ResponseInputItem;
 
@@ -33,17 +35,37 @@ function inputFileParts(input: RunInput): Array<{ item: number; part: number; va
   return found;
 }
 
-/** The bytes of a `file_data` value: a `data:…;base64,` URL or bare base64. */
-export function decodeFileData(fileData: string, where: string): Uint8Array {
+/** The name a `file_data` part is uploaded under. */
+const inputFilename = (part: InputFilePart): string => (typeof part.filename === 'string' && part.filename.trim() !== '' ? part.filename : 'input.bin');
+
+/** The base64 text of a `file_data` value (a `data:…;base64,` URL or bare base64), or undefined when it is neither. */
+function base64Of(fileData: string): string | undefined {
   const comma = fileData.startsWith('data:') ? fileData.indexOf(',') : -1;
-  if (fileData.startsWith('data:') && (comma === -1 || !fileData.slice(0, comma).endsWith(';base64'))) {
-    throw new InvalidOptionsError('run()', [{ path: where, message: 'expected base64 data: a `data:<type>;base64,…` URL or bare base64' }]);
-  }
+  if (fileData.startsWith('data:') && (comma === -1 || !fileData.slice(0, comma).endsWith(';base64'))) return undefined;
   const base64 = comma === -1 ? fileData : fileData.slice(comma + 1);
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(base64.replace(/\s+/g, ''))) {
-    throw new InvalidOptionsError('run()', [{ path: where, message: 'expected base64 data: a `data:<type>;base64,…` URL or bare base64' }]);
+  return /^[A-Za-z0-9+/_-]*={0,2}$/.test(base64.replace(/\s+/g, '')) ? base64 : undefined;
+}
+
+/**
+ * Refuses, before anything is sent, the `input_file` parts of a run's input that could not be
+ * uploaded: `file_data` that is not base64, and a `filename` an upload cannot carry
+ * ({@link uploadFilenameProblem}). Every problem is named, with `method` (`run()`, `stream()`).
+ */
+export function validateInputFiles(method: string, input: RunInput): void {
+  const issues: Array<{ path: string; message: string }> = [];
+  for (const { item, part, value } of inputFileParts(input)) {
+    if ((typeof value.file_id === 'string' && value.file_id !== '') || typeof value.file_data !== 'string') continue;
+    const where = `input[${item}].content[${part}]`;
+    if (base64Of(value.file_data) === undefined) issues.push({ path: `${where}.file_data`, message: 'expected base64 data: a `data:<type>;base64,…` URL or bare base64' });
+    const problem = uploadFilenameProblem(inputFilename(value));
+    if (problem) issues.push({ path: `${where}.filename`, message: `${problem} (the file is uploaded under it)` });
   }
-  return new Uint8Array(Buffer.from(base64, 'base64'));
+  if (issues.length > 0) throw new InvalidOptionsError(method, issues);
+}
+
+/** The bytes of a `file_data` value checked by {@link validateInputFiles}. */
+function decodeFileData(fileData: string): Uint8Array {
+  return new Uint8Array(Buffer.from(base64Of(fileData) ?? '', 'base64'));
 }
 
 /** What the session does with the files a run's input hands the model. */
@@ -53,7 +75,9 @@ export interface InputFileHooks {
   /** A Files API file's details (`FileNotFoundError` when there is none). */
   describe(fileId: string, signal: AbortSignal | undefined): Promise<SessionFile>;
   /** Uploads inline bytes to the Files API (owned by the session); not attached to the container. */
-  uploadBytes(bytes: Uint8Array, filename: string, signal: AbortSignal | undefined): Promise<SessionFile>;
+  uploadBytes(bytes: Uint8Array, filename: string, signal: AbortSignal | undefined, caller: UploadCaller): Promise<SessionFile>;
+  /** Takes the files uploaded for a run that failed before they could be handed back (close() deletes them). */
+  abandon(files: readonly SessionFile[]): void;
 }
 
 /**
@@ -66,28 +90,37 @@ export interface InputFileHooks {
  * - `file_url`: sent as given and not tracked (the library does not fetch URLs on your behalf): the
  *   file is in the container for that run only.
  * Returns the input to send (the caller's input when nothing changed) and the files to track.
+ * The parts are checked first ({@link validateInputFiles}), so a bad one sends nothing.
  */
-export async function prepareInputFiles(input: RunInput, hooks: InputFileHooks, signal: AbortSignal | undefined): Promise<{ input: RunInput; files: SessionFile[] }> {
+export async function prepareInputFiles(
+  method: string,
+  input: RunInput,
+  hooks: InputFileHooks,
+  signal: AbortSignal | undefined,
+): Promise<{ input: RunInput; files: SessionFile[] }> {
   const parts = inputFileParts(input);
   if (parts.length === 0) return { input, files: [] };
+  validateInputFiles(method, input);
   const files: SessionFile[] = [];
   const seen = new Set<string>();
   const rewritten = new Map<string, InputFilePart>(); // "item/part" -> replacement
-  for (const { item, part, value } of parts) {
-    if (typeof value.file_id === 'string' && value.file_id !== '') {
-      const fileId = value.file_id;
-      if (seen.has(fileId) || hooks.isTracked(fileId)) continue;
-      seen.add(fileId);
-      files.push({ ...(await hooks.describe(fileId, signal)), origin: 'attached', owned: false });
-    } else if (typeof value.file_data === 'string') {
-      const where = `input[${item}].content[${part}].file_data`;
-      const bytes = decodeFileData(value.file_data, where);
-      const filename = typeof value.filename === 'string' && value.filename.trim() !== '' ? value.filename : 'input.bin';
-      const uploaded = await hooks.uploadBytes(bytes, filename, signal);
-      files.push(uploaded);
-      const { file_data: _data, ...rest } = value;
-      rewritten.set(`${item}/${part}`, { ...rest, file_id: uploaded.fileId });
+  try {
+    for (const { item, part, value } of parts) {
+      if (typeof value.file_id === 'string' && value.file_id !== '') {
+        const fileId = value.file_id;
+        if (seen.has(fileId) || hooks.isTracked(fileId)) continue;
+        seen.add(fileId);
+        files.push({ ...(await hooks.describe(fileId, signal)), origin: 'attached', owned: false });
+      } else if (typeof value.file_data === 'string') {
+        const uploaded = await hooks.uploadBytes(decodeFileData(value.file_data), inputFilename(value), signal, { method, path: `input[${item}].content[${part}].filename` });
+        files.push(uploaded);
+        const { file_data: _data, ...rest } = value;
+        rewritten.set(`${item}/${part}`, { ...rest, file_id: uploaded.fileId });
+      }
     }
+  } catch (error) {
+    hooks.abandon(files.filter((f) => f.owned)); // uploaded for this run, which now fails: not left behind
+    throw error;
   }
   if (rewritten.size === 0 || typeof input === 'string') return { input, files };
   const copy = input.map((item, i) => {

@@ -10,7 +10,7 @@ import { containerFilename } from './container-path.js';
 import { prepareInputFiles } from './input-files.js';
 import { FileOrphans } from './orphans.js';
 import type { ContainerFile, SessionFile, UploadSource } from './types.js';
-import { prepareUpload, type ProgressListener } from './upload-source.js';
+import { prepareUpload, type PreparedUpload, type ProgressListener, type UploadCaller } from './upload-source.js';
 
 /** Options of `upload()`. */
 export interface UploadOptions {
@@ -100,8 +100,17 @@ export class SessionFiles {
     return this.deps.state.current.files;
   }
 
-  async upload(source: UploadSource, opts: UploadOptions = {}): Promise<SessionFile> {
-    const file = await this.create(source, opts);
+  /**
+   * Checks a source and its name and makes it ready to send ({@link prepareUpload}); nothing is
+   * sent. `caller` names the call and option it came from in the errors (default: `upload()`).
+   */
+  prepare(source: UploadSource, opts: Pick<UploadOptions, 'filename' | 'onProgress'> = {}, caller?: UploadCaller): Promise<PreparedUpload> {
+    return prepareUpload(source, opts.filename, opts.onProgress, caller);
+  }
+
+  /** Uploads a prepared source ({@link prepare}), tracks it and puts it in the container. */
+  async upload(prepared: PreparedUpload, opts: Pick<UploadOptions, 'signal' | 'onProgress'> = {}): Promise<SessionFile> {
+    const file = await this.create(prepared, opts);
     await this.keepingOwned(file, () => this.track(file, opts.signal));
     this.deps.events.emit('file.uploaded', { file });
     return file;
@@ -123,10 +132,9 @@ export class SessionFiles {
     }
   }
 
-  /** Sends a file to the Files API (owned by the session) without tracking or attaching it. */
-  private async create(source: UploadSource, opts: UploadOptions): Promise<SessionFile> {
+  /** Sends a prepared file to the Files API (owned by the session) without tracking or attaching it. */
+  private async create(prepared: PreparedUpload, opts: Pick<UploadOptions, 'signal' | 'onProgress'>): Promise<SessionFile> {
     const { runner } = this.deps;
-    const prepared = await prepareUpload(source, opts.filename, opts.onProgress);
     const created = await this.createFile(
       'files.create',
       {
@@ -170,17 +178,19 @@ export class SessionFiles {
    * `file_data` parts uploaded; the input to send comes back with `file_data` replaced by `file_id`.
    * Track the files with {@link trackInputFiles} once the run's request went out.
    */
-  prepareInput(input: RunInput, signal: AbortSignal | undefined): Promise<{ input: RunInput; files: SessionFile[] }> {
+  prepareInput(method: string, input: RunInput, signal: AbortSignal | undefined): Promise<{ input: RunInput; files: SessionFile[] }> {
     return prepareInputFiles(
+      method,
       input,
       {
         isTracked: (fileId) => this.tracked.some((f) => f.fileId === fileId),
         describe: (fileId, s) => this.describe(fileId, s),
-        uploadBytes: async (bytes, filename, s) => {
-          const file = await this.create(bytes, { filename, ...(s && { signal: s }) });
+        uploadBytes: async (bytes, filename, s, caller) => {
+          const file = await this.create(await this.prepare(bytes, { filename }, caller), s ? { signal: s } : {});
           this.deps.events.emit('file.uploaded', { file });
           return file;
         },
+        abandon: (files) => files.forEach((f) => this.orphans.deleteAtClose(f.fileId)),
       },
       signal,
     );

@@ -71,32 +71,65 @@ async function* counted(source: AsyncIterable<Uint8Array>, total: number | undef
 }
 
 /**
- * Turns any accepted source into an upload body without reading a file or stream into memory:
- * paths are re-opened per attempt, streams are sent as they are read ({@link streamingFile}).
- * Bytes and Blobs become a global `File`, which every copy of `openai` accepts.
+ * Where an upload's source came from, for the errors that refuse it: `upload()`'s own arguments
+ * (the default), or an option of another call that uploads, e.g. `{ method: 'run()', path: 'files.1' }`
+ * (such a source has no `filename` of its own: its name is taken from the source).
  */
-export async function prepareUpload(source: UploadSource, filename?: string, onProgress?: ProgressListener): Promise<PreparedUpload> {
-  if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) {
-    throw new InvalidOptionsError('upload()', [{ path: 'filename', message: 'expected a non-empty string' }]);
-  }
-  const prepared = await prepareSource(source, filename, onProgress);
-  // Checked before anything is sent, whether given or taken from the source (a path, File.name).
-  const problem = uploadFilenameProblem(prepared.filename);
-  if (problem) {
-    const message =
-      filename !== undefined ? problem : `the name taken from the source, ${JSON.stringify(prepared.filename.slice(0, 80))}, ${problem}, or pass \`filename\` to upload it under another name`;
-    throw new InvalidOptionsError('upload()', [{ path: 'filename', message }]);
-  }
-  return prepared;
+export interface UploadCaller {
+  /** The method the user called, as errors name it (`upload()`, `run()`, `stream()`). */
+  method: string;
+  /** The option that holds the source; absent for `upload()`'s arguments (`source`, `filename`). */
+  path?: string;
 }
 
-async function prepareSource(source: UploadSource, filename: string | undefined, onProgress: ProgressListener | undefined): Promise<PreparedUpload> {
+/** The name a source is uploaded under: `filename`, else the path's base name, a File's name, a file stream's path, or `upload.bin`. */
+export function uploadSourceName(source: UploadSource, filename?: string): string {
+  if (filename !== undefined) return filename;
+  if (typeof source === 'string') return basename(source);
+  if (source instanceof Blob) return (source as File).name || FALLBACK_NAME;
+  if (isNodeReadable(source) && 'path' in source && typeof source.path === 'string') return basename(source.path);
+  return FALLBACK_NAME;
+}
+
+/**
+ * Why the name `source` would be uploaded under is refused ({@link uploadFilenameProblem}), said
+ * for `caller`, or `undefined` when it is fine.
+ */
+export function uploadNameIssue(source: UploadSource, filename: string | undefined, caller?: UploadCaller): { path: string; message: string } | undefined {
+  const name = uploadSourceName(source, filename);
+  const problem = uploadFilenameProblem(name);
+  if (!problem) return undefined;
+  if (filename !== undefined) return { path: caller?.path ?? 'filename', message: problem };
+  const taken = `the name taken from the source, ${JSON.stringify(name.slice(0, 80))}, ${problem}`;
+  return caller?.path === undefined
+    ? { path: 'filename', message: `${taken}, or pass \`filename\` to upload it under another name` }
+    : { path: caller.path, message: `${taken}, or upload it under another name with upload(source, { filename }) before calling ${caller.method}` };
+}
+
+/**
+ * Turns any accepted source into an upload body without reading a file or stream into memory:
+ * paths are re-opened per attempt, streams are sent as they are read ({@link streamingFile}).
+ * Bytes and Blobs become a global `File`, which every copy of `openai` accepts. Whatever is wrong
+ * with the source or its name is refused here, before anything is sent, naming `caller`.
+ */
+export async function prepareUpload(source: UploadSource, filename?: string, onProgress?: ProgressListener, caller?: UploadCaller): Promise<PreparedUpload> {
+  const method = caller?.method ?? 'upload()';
+  if (filename !== undefined && (typeof filename !== 'string' || filename.trim() === '')) {
+    throw new InvalidOptionsError(method, [{ path: caller?.path ?? 'filename', message: 'expected a non-empty string' }]);
+  }
+  // Checked before anything is sent, whether given or taken from the source (a path, File.name).
+  const issue = uploadNameIssue(source, filename, caller);
+  if (issue) throw new InvalidOptionsError(method, [issue]);
+  return prepareSource(source, filename, onProgress, { method, path: caller?.path ?? 'source' });
+}
+
+async function prepareSource(source: UploadSource, filename: string | undefined, onProgress: ProgressListener | undefined, at: Required<UploadCaller>): Promise<PreparedUpload> {
+  const name = uploadSourceName(source, filename);
   if (typeof source === 'string') {
     const info = await stat(source).catch((error: NodeJS.ErrnoException) => {
-      throw new InvalidOptionsError('upload()', [{ path: 'source', message: `no readable file at '${source}' (${error.code ?? error.message}); pass an existing path, bytes, a Blob or a stream` }]);
+      throw new InvalidOptionsError(at.method, [{ path: at.path, message: `no readable file at '${source}' (${error.code ?? error.message}); pass an existing path, bytes, a Blob or a stream` }]);
     });
-    if (!info.isFile()) throw new InvalidOptionsError('upload()', [{ path: 'source', message: `'${source}' is not a file` }]);
-    const name = filename ?? basename(source);
+    if (!info.isFile()) throw new InvalidOptionsError(at.method, [{ path: at.path, message: `'${source}' is not a file` }]);
     let whole = false;
     const open = () => {
       whole = false;
@@ -111,7 +144,6 @@ async function prepareSource(source: UploadSource, filename: string | undefined,
     return { filename: name, bytes: info.size, replayable: true, body: (client) => streamingFile(client, open(), name), sentWhole: () => whole, digest };
   }
   if (source instanceof Uint8Array) {
-    const name = filename ?? FALLBACK_NAME;
     return {
       filename: name,
       bytes: source.byteLength,
@@ -122,7 +154,6 @@ async function prepareSource(source: UploadSource, filename: string | undefined,
     };
   }
   if (source instanceof Blob) {
-    const name = filename ?? ((source as File).name || FALLBACK_NAME);
     return {
       filename: name,
       bytes: source.size,
@@ -133,7 +164,6 @@ async function prepareSource(source: UploadSource, filename: string | undefined,
     };
   }
   if (source instanceof ReadableStream || isNodeReadable(source)) {
-    const name = filename ?? (isNodeReadable(source) && 'path' in source && typeof source.path === 'string' ? basename(source.path) : FALLBACK_NAME);
     let used = false;
     let whole = false;
     return {
@@ -150,7 +180,7 @@ async function prepareSource(source: UploadSource, filename: string | undefined,
       },
     };
   }
-  throw new InvalidOptionsError('upload()', [
-    { path: 'source', message: 'expected a file path, a Uint8Array, a Blob, a web ReadableStream or a Node readable stream' },
+  throw new InvalidOptionsError(at.method, [
+    { path: at.path, message: 'expected a file path, a Uint8Array, a Blob, a web ReadableStream or a Node readable stream' },
   ]);
 }

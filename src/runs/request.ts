@@ -12,7 +12,13 @@ export interface RunOptions {
   instructions?: string;
   /** `required` makes the model run code. @default the API's (`auto`) */
   toolChoice?: 'auto' | 'required';
-  /** Uploaded (and tracked) before the run. */
+  /**
+   * Uploaded (and tracked) before the run, each under the name taken from the source (a path's
+   * base name, a File's name, else `upload.bin`). All are checked before the first is sent: a name
+   * an upload cannot carry (control characters, a backslash, over 255 UTF-8 bytes) or a path with
+   * no file is refused with `InvalidOptionsError` naming `files.N`; upload such a file under
+   * another name with `upload(source, { filename })` first.
+   */
   files?: Array<import('../files/types.js').UploadSource>;
   /** Start a fresh conversation instead of continuing the session's. @default false */
   newConversation?: boolean;

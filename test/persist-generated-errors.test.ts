@@ -2,10 +2,11 @@
 // run that made it. The run succeeded (the response exists, is billed and is the conversation's
 // last turn), so run() resolves with its result, the file is listed on `result.persistErrors` and
 // the `error` event, and the next run continues from that response (adversarial review, item 1).
+import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RetriesExhaustedError } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
-import { SALES_CSV, withMsw } from './helpers/sim.js';
+import { SALES_CSV, TEST_API_KEY, withMsw } from './helpers/sim.js';
 
 let h: ReturnType<typeof withMsw>;
 afterEach(() => h?.close());
@@ -94,5 +95,69 @@ describe('persistGeneratedFiles when a copy fails', () => {
     await plain.upload(new TextEncoder().encode(SALES_CSV), { filename: 'sales.csv' });
     expect((await plain.run('Total revenue by region')).persistErrors).toBeUndefined();
     await plain.close();
+  });
+});
+
+// An abort (the caller's signal, timeoutMs) while the generated files are copied is not a failed
+// copy: as docs/lifecycle.md promises ("Only an abort … rejects the run at that point", and an abort
+// at any moment of a call rejects with its reason), run() rejects with the caller's own reason. What
+// must hold besides: the copying stops at once (nothing is sent after the abort, not even the
+// rest of the file being copied) and nothing is left behind in the Files API after close().
+describe('persistGeneratedFiles when the caller aborts during the copies', () => {
+  it.each([
+    // [what, the size of each file (in repeats of its 5-character name), uploads begun when the abort comes]
+    ['a small file (buffered, then uploaded)', 20_000, 1],
+    ['a file over 16 MiB (streamed from its download into its upload, which is under way)', 3_600_000, 2],
+  ])('mid-way through %s: the run rejects with the abort reason, nothing more is sent, close() leaves no file', async (_what, repeat, uploadsBegun) => {
+    const names = ['a.csv', 'b.csv', 'c.csv'];
+    h = withMsw({ respond: () => ({ code: 'write_files()', text: `Wrote ${names.join(', ')}.`, files: names.map((name) => ({ name, data: name.repeat(repeat) })) }) });
+    const contentGets: string[] = [];
+    let uploads = 0; // Files API creates the client began (as it sees them: a streamed one is recorded by the server only once its body is read)
+    let stalled!: () => void;
+    const reached = new Promise<void>((resolve) => (stalled = resolve));
+    // The second file's content arrives half-way, then stalls until the request is aborted.
+    const fetch: typeof globalThis.fetch = async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      if (init?.method === 'POST' && url.pathname === '/v1/files') uploads++;
+      const response = await globalThis.fetch(input, init);
+      if (!CONTENT.test(url.pathname.replace(/^\/v1/, '')) || contentGets.push(url.pathname) !== 2) return response;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      const signal = init?.signal ?? undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes.slice(0, bytes.length / 2));
+          stalled();
+          signal?.addEventListener('abort', () => controller.error(signal.reason), { once: true });
+        },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const session = makeSession(new OpenAI({ apiKey: TEST_API_KEY, maxRetries: 0, fetch }), { persistGeneratedFiles: true });
+    const events = recordEvents(session);
+    const controller = new AbortController();
+    const reason = new Error('the caller gave up');
+    const run = session.run('Write a.csv, b.csv and c.csv', { signal: controller.signal }).then(
+      () => 'resolved',
+      (error: unknown) => error,
+    );
+    await reached;
+    // A streamed copy's upload begins as its download's body starts: wait for it (no clock involved).
+    while (uploads < uploadsBegun) await new Promise((resolve) => setTimeout(resolve, 5));
+    const sentBefore = h.sim.requests.length;
+    // The response exists, and the first file was copied already (one Files API create).
+    expect(h.sim.requestsTo('/responses', 'POST').map((r) => r.status)).toEqual([200]);
+    expect(h.sim.requestsTo('/files', 'POST').filter((r) => r.path === '/files' && r.status === 200)).toHaveLength(1);
+    expect(uploads).toBe(uploadsBegun);
+    controller.abort(reason);
+    expect(await run).toBe(reason);
+    expect(uploads).toBe(uploadsBegun);
+    // Nothing made after the abort: no copy of the second file, no download of the third.
+    const after = h.sim.requests.slice(sentBefore);
+    expect(after.filter((r) => r.status !== undefined && r.status < 300).map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect(contentGets).toHaveLength(2);
+    expect(events.of('error')).toEqual([]); // an abort is not a failed copy
+    await session.close();
+    expect([...h.sim.files.values()].filter((f) => !f.deleted)).toEqual([]);
+    expect([...h.sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true);
   });
 });

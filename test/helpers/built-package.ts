@@ -1,17 +1,29 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { inject } from 'vitest';
+import { buildOnce } from './build-once.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-/** Where the package is built for tests: the project's own tsup config, another out dir (dist/ is left alone). */
-export const BUILT_DIR = `${root}.cache/built-package`;
+/**
+ * Where this `vitest run` builds the package for its tests: a folder of its own (named by the
+ * global setup, test/setup/global.ts, which removes it at the end), under the project so that the
+ * build's imports (`openai`, `zod` …) resolve from its node_modules. dist/ is left alone.
+ */
+export const BUILT_DIR = inject('builtPackageDir');
 
 let building: Promise<void> | undefined;
 
-/** Builds the package once per test process (ESM + CJS + types, exactly as `npm run build`). */
+/**
+ * Builds the package once per `vitest run` (ESM + CJS + types, exactly as `npm run build`), however
+ * many test files, each in its own worker process, ask at the same time ({@link buildOnce}): no test
+ * imports a build that another file's build is writing or cleaning.
+ */
 export function buildPackage(): Promise<void> {
-  building ??= promisify(execFile)(`${root}node_modules/.bin/tsup`, ['--silent', '--out-dir', BUILT_DIR], { cwd: root }).then(() => undefined);
+  building ??= buildOnce(BUILT_DIR, async (into) => {
+    await promisify(execFile)(`${root}node_modules/.bin/tsup`, ['--silent', '--out-dir', into], { cwd: root });
+  });
   return building;
 }
 

@@ -101,7 +101,7 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     expect(slots[0]!.sentCalls).toBe(2); // the later stamp is a no-op by contract
   });
 
-  it('counts `arrivalBoundMs` from the last byte of the body, not from the headers (a slow upload)', async () => {
+  it('a streamed body (size unknown) keeps its slot unstamped until the answer starts, however long it takes', async () => {
     const { limiter, slots } = recordingLimiter();
     const states: Array<[string, string]> = [];
     let chunks = 0;
@@ -126,10 +126,56 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     });
     const init = { method: 'POST', body, duplex: 'half' } as RequestInit;
     await (await createLimitedFetch({ limiter, arrivalBoundMs: 50 })(`${base}/v1/upload`, init)).text();
-    // Unstamped while any of the body was still on its way; stamped 50 ms after the last byte, before the answer.
-    expect(states.filter(([what]) => what !== 'answer').every(([, state]) => state === 'unsent')).toBe(true);
-    expect(states.at(-1)).toEqual(['answer', 'sent']);
+    expect(states.every(([, state]) => state === 'unsent')).toBe(true);
+    expect(states.at(-1)?.[0]).toBe('answer');
     expect(chunks).toBeGreaterThanOrEqual(2);
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]); // stamped once, when the answer started
+  });
+
+  it('a large body is not stamped by the bound: its last byte left the process long before the server had it', async () => {
+    // 512 KiB written at once: undici reports the body sent when the kernel's socket buffers took
+    // it, while the server has not read it yet (it reads only after 300 ms, six times the bound).
+    const { limiter, slots } = recordingLimiter();
+    const seen: Array<[string, string]> = [];
+    const base = await serve((req, res) => {
+      req.pause();
+      setTimeout(() => {
+        let bytes = 0;
+        req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+        req.on('end', () => {
+          seen.push([`body ${bytes}`, slots[0]!.state]);
+          res.end('ok');
+        });
+        req.resume();
+      }, 300);
+    });
+    const bodySent: string[] = [];
+    const onBodySent = () => bodySent.push(slots[0]?.state ?? 'none');
+    subscribe('undici:request:bodySent', onBodySent);
+    try {
+      const body = new Uint8Array(512 * 1024);
+      await (await createLimitedFetch({ limiter, arrivalBoundMs: 50 })(`${base}/v1/files`, { method: 'POST', body })).text();
+    } finally {
+      unsubscribe('undici:request:bodySent', onBodySent);
+    }
+    expect(bodySent).toEqual(['unsent']);
+    expect(seen).toEqual([[`body ${512 * 1024}`, 'unsent']]);
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
+  });
+
+  it('an interim answer (103 Early Hints) does not stamp the slot; the final answer does', async () => {
+    const { limiter, slots } = recordingLimiter();
+    const seen: string[] = [];
+    const base = await serve((_req, res) => {
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      setTimeout(() => {
+        seen.push(slots[0]!.state);
+        res.end('ok');
+      }, 100);
+    });
+    await (await createLimitedFetch({ limiter })(`${base}/v1/x`)).text();
+    expect(seen).toEqual(['unsent']);
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
   });
 
   it('no margin needed: new connections delayed on their way do not bunch arrivals with the next window (issue #16)', async () => {
@@ -170,6 +216,85 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     const atGrant = createRateLimiter({ limit, intervalMs, marginMs: 0 });
     const stampedAtGrant = await arrivalsWith({ acquire: (opts) => atGrant.acquire(opts) });
     expect(maxInAnyWindow(stampedAtGrant, intervalMs)).toBeGreaterThan(limit);
+  });
+
+  describe('redirects: followed one request and one slot at a time', () => {
+    /** A server that redirects `/v1/old…` to `/v1/new…` with `status`, and logs every arrival. */
+    async function redirecting(status: number, location = '/v1/new') {
+      const arrivals: Array<{ method: string; url: string; body: string; authorization?: string; apiKey?: string; at: number }> = [];
+      const base = await serve((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk));
+        req.on('end', () => {
+          arrivals.push({ method: req.method!, url: req.url!, body, authorization: req.headers.authorization, apiKey: req.headers['api-key'] as string | undefined, at: performance.now() });
+          if (req.url!.startsWith('/v1/old')) res.writeHead(status, { location }).end();
+          else res.end(`final ${req.method}`);
+        });
+      });
+      return { base, arrivals };
+    }
+
+    it('307 and 308 resend the same method and body, each hop under its own slot', async () => {
+      for (const status of [307, 308]) {
+        const { limiter, slots } = recordingLimiter();
+        const { base, arrivals } = await redirecting(status);
+        const response = await createLimitedFetch({ limiter })(`${base}/v1/old`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+        expect(await response.text()).toBe('final POST');
+        expect(response.status).toBe(200);
+        expect(arrivals.map((a) => [a.method, a.url, a.body])).toEqual([['POST', '/v1/old', '{"a":1}'], ['POST', '/v1/new', '{"a":1}']]);
+        expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }, { state: 'sent', sentCalls: 1 }]);
+      }
+    });
+
+    it('303 (and 301/302 after a POST) continue with a GET without the body, as fetch does', async () => {
+      for (const status of [301, 302, 303]) {
+        const { limiter, slots } = recordingLimiter();
+        const { base, arrivals } = await redirecting(status);
+        const response = await createLimitedFetch({ limiter })(`${base}/v1/old`, { method: 'POST', body: 'x=1' });
+        expect(await response.text()).toBe('final GET');
+        expect(arrivals.map((a) => [a.method, a.url, a.body])).toEqual([['POST', '/v1/old', 'x=1'], ['GET', '/v1/new', '']]);
+        expect(slots).toHaveLength(2);
+      }
+    });
+
+    it('does not carry credentials to another origin', async () => {
+      const other = await redirecting(307);
+      const { limiter } = recordingLimiter();
+      const { base, arrivals } = await redirecting(307, `${other.base}/v1/new`);
+      const headers = { authorization: 'Bearer sk-secret', 'api-key': 'azure-secret' };
+      await (await createLimitedFetch({ limiter })(`${base}/v1/old`, { headers })).text();
+      expect(arrivals.map((a) => [a.authorization, a.apiKey])).toEqual([['Bearer sk-secret', 'azure-secret']]);
+      expect(other.arrivals.map((a) => [a.url, a.authorization, a.apiKey])).toEqual([['/v1/new', undefined, undefined]]);
+    });
+
+    it("a body that cannot be sent again (a stream) ends the chain with the redirect answer; `redirect: 'manual'` is the caller's", async () => {
+      const { base, arrivals } = await redirecting(307);
+      const streamed = recordingLimiter();
+      const body = new ReadableStream<Uint8Array>({ pull: (c) => (c.enqueue(new TextEncoder().encode('once')), c.close()) });
+      const response = await createLimitedFetch({ limiter: streamed.limiter })(`${base}/v1/old`, { method: 'POST', body, duplex: 'half' } as RequestInit);
+      expect([response.status, response.headers.get('location')]).toEqual([307, '/v1/new']);
+      const manual = recordingLimiter();
+      const manualResponse = await createLimitedFetch({ limiter: manual.limiter })(`${base}/v1/old`, { redirect: 'manual' });
+      expect(manualResponse.status).toBe(307);
+      expect(arrivals.map((a) => a.url)).toEqual(['/v1/old', '/v1/old']);
+      expect([streamed.slots.length, manual.slots.length]).toEqual([1, 1]);
+    });
+
+    it('stops after 20 redirects with a TypeError, as fetch does', async () => {
+      const { limiter, slots } = recordingLimiter();
+      const { base, arrivals } = await redirecting(302, '/v1/old-again');
+      await expect(createLimitedFetch({ limiter })(`${base}/v1/old`)).rejects.toThrow(/more than 20 redirects/);
+      expect(arrivals).toHaveLength(21);
+      expect(slots).toHaveLength(21);
+    });
+
+    it('a redirecting server sees no more than the limit in any window (each hop waits for its slot)', async () => {
+      const { base, arrivals } = await redirecting(307);
+      const limitedFetch = createLimitedFetch({ limiter: createRateLimiter({ limit: 3, intervalMs: 300 }) });
+      await Promise.all(Array.from({ length: 6 }, async () => (await limitedFetch(`${base}/v1/old`, { method: 'POST', body: '{}' })).text()));
+      expect(arrivals).toHaveLength(12);
+      expect(maxInAnyWindow(arrivals.map((a) => a.at), 300)).toBeLessThanOrEqual(3);
+    });
   });
 
   it('gives the slot back when the connection is refused (nothing reached a server)', async () => {

@@ -1,4 +1,6 @@
 import type { RateLimiter, RateLimitSlot } from '../ratelimit/types.js';
+import { knownBodySize } from './body.js';
+import { firstHop, nextHop } from './redirects.js';
 import { watchWire } from './wire.js';
 
 /** The `fetch` signature the transport takes and returns (what `new OpenAI({ fetch })` accepts). */
@@ -32,7 +34,8 @@ export interface LimitedFetchOptions {
    * How long after a request was written to the socket, body included, the server is taken to
    * have counted it when no answer has started by then. The slot is stamped when the answer's
    * headers are read (the server counted the request before it answered), or this long after the
-   * last byte of the body was written, whichever comes first.
+   * last byte of the body was written, whichever comes first. Requests with a body over
+   * {@link BOUNDED_BODY_BYTES} (64 KiB), or a streamed one, are stamped only when the answer starts.
    * @default 2_000
    */
   arrivalBoundMs?: number;
@@ -40,6 +43,13 @@ export interface LimitedFetchOptions {
 
 /** The default {@link LimitedFetchOptions.arrivalBoundMs}. */
 export const DEFAULT_ARRIVAL_BOUND_MS = 2_000;
+
+/**
+ * The largest body for which `arrivalBoundMs` applies. Larger ones (and streams, whose size is not
+ * known) keep their slot unstamped until the answer starts: what was written may still sit in the
+ * kernel's socket buffers (several MiB) when undici says the body was sent.
+ */
+export const BOUNDED_BODY_BYTES = 64 * 1024;
 
 /** A slot for a limiter without `reserve()`: stamped when granted, nothing to do afterwards. */
 const GRANTED: RateLimitSlot = { sent() {}, release() {} };
@@ -55,8 +65,11 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  *   starts. The slot is stamped when the answer's headers have been read
  *   (`undici:request:headers`, in the socket's callback, before the fetch promise reaches the
  *   caller), or `arrivalBoundMs` after its body was written (`undici:request:bodySent`) if the
- *   server takes longer to answer. So the window the limiter enforces contains the window the
- *   server counts, whatever delayed the request on its way, and needs no margin;
+ *   server takes longer to answer and the body is small. So the window the limiter enforces
+ *   contains the window the server counts, whatever delayed the request on its way, and needs no
+ *   margin. An interim answer (1xx) is not the answer;
+ * - redirects are followed here, one request and one slot at a time, with fetch's own rules
+ *   (`redirects.ts`): left to fetch, a redirect is a second request the transport cannot see;
  * - a request that undici dispatched but never wrote (aborted, refused connection) gives its slot
  *   back; one that failed after it was written is stamped when it failed; a request that did not
  *   go through Node's fetch (a mock, another HTTP stack) is stamped when its fetch settles.
@@ -66,13 +79,19 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
 export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
   const { limiter, onThrottled } = options;
   const arrivalBoundMs = options.arrivalBoundMs ?? DEFAULT_ARRIVAL_BOUND_MS;
-  return async (input, init) => {
+
+  /** One request to the server, under one slot. */
+  const send = async (input: string | URL | Request, init: RequestInit | undefined): Promise<Response> => {
     const fetch = options.fetch ?? globalThis.fetch;
     const request = input instanceof Request ? input : undefined;
     const signal = init?.signal ?? request?.signal ?? undefined;
     const method = init?.method ?? request?.method ?? 'GET';
     const href = request ? request.url : String(input);
     const url = URL.canParse(href) ? new URL(href) : undefined; // undefined: a relative URL only the given fetch understands
+    // The bound applies to a body known to be small: the last byte of a large one is "sent" when it
+    // is handed to the kernel, megabytes before the server has it (a slow uplink, a buffering proxy).
+    const bodySize = init?.body !== undefined ? knownBodySize(init.body) : request?.body ? undefined : 0;
+    const boundable = bodySize !== undefined && bodySize <= BOUNDED_BODY_BYTES;
     const slot = await takeSlot(limiter, signal, (waitedMs) => onThrottled?.({ method, url: href, waitedMs }));
     if (signal?.aborted) {
       slot.release();
@@ -80,9 +99,8 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
     }
     options.onSending?.();
     let bound: ReturnType<typeof setTimeout> | undefined;
-    // Counted from the body's last byte: a large upload (or a proxy buffering it) can take longer
-    // than the bound to get through, and the server may count the request only once it has it all.
     const onBodySent = () => {
+      if (!boundable) return;
       bound = setTimeout(() => slot.sent(), arrivalBoundMs);
       bound.unref?.();
     };
@@ -101,6 +119,18 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       throw error;
     } finally {
       clearTimeout(bound);
+    }
+  };
+
+  return async (input, init) => {
+    let hop = firstHop(input, init);
+    if (!hop) return send(input, init);
+    for (let hops = 0; ; hops++) {
+      const response = await send(hop.input, hop.init);
+      const next = nextHop(response, hop, hops);
+      if (!next) return response;
+      await response.body?.cancel().catch(() => {}); // frees the connection for the next hop
+      hop = next;
     }
   };
 }

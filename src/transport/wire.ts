@@ -67,8 +67,10 @@ function listen(): void {
   // Published as soon as undici has parsed the answer's headers, in the socket's own callback:
   // earlier than the fetch promise settles (that waits for the event loop to reach the caller).
   subscribe('undici:request:headers', (message) => {
-    const watch = requests.get((message as { request: object }).request);
-    if (!watch || watch.answered) return;
+    const { request, response } = message as { request: object; response?: { statusCode?: number } };
+    const watch = requests.get(request);
+    // An interim answer (100 Continue, 103 Early Hints) can come before the server has the request.
+    if (!watch || watch.answered || (response?.statusCode ?? 200) < 200) return;
     watch.answered = true;
     notify(watch.onAnswer);
   });

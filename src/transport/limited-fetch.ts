@@ -123,7 +123,8 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
   };
 
   return async (input, init) => {
-    let hop = firstHop(input, init);
+    const href = input instanceof Request ? input.url : String(input);
+    let hop = firstHop(input, init, URL.canParse(href) ? new URL(href) : undefined);
     if (!hop) return send(input, init);
     for (let hops = 0; ; hops++) {
       const response = await send(hop.input, hop.init);

@@ -15,36 +15,22 @@ const MAX_REDIRECTS = 20;
 const CREDENTIAL_HEADERS = ['authorization', 'api-key', 'proxy-authorization', 'cookie'];
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
-/** One request of a chain: what to pass to `fetch`, and what following its redirect starts from. */
+/** One request of a chain: what to pass to `fetch`, and where it went. */
 export interface Hop {
   input: string | URL | Request;
   init: RequestInit;
   url: URL;
-  method: string;
-  headers: Headers;
-  /** The body as given, or a stream (not replayable) when it came inside a Request. */
-  body: RequestBody;
 }
 
 /**
  * The first request of a chain, with `redirect: 'manual'` so that fetch hands redirects back, or
  * undefined when the caller did not ask fetch to follow them (then its answer is the caller's).
+ * Cheap on purpose: every request goes through it, and few are redirected.
  */
-export function firstHop(input: string | URL | Request, init: RequestInit | undefined): Hop | undefined {
+export function firstHop(input: string | URL | Request, init: RequestInit | undefined, url: URL | undefined): Hop | undefined {
   const request = input instanceof Request ? input : undefined;
-  if ((init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return undefined;
-  const href = request ? request.url : String(input);
-  if (!URL.canParse(href)) return undefined; // a relative URL only the given fetch understands
-  const headers = new Headers(request?.headers);
-  for (const [name, value] of new Headers(init?.headers)) headers.set(name, value);
-  return {
-    input,
-    init: { ...init, redirect: 'manual' },
-    url: new URL(href),
-    method: init?.method ?? request?.method ?? 'GET',
-    headers,
-    body: init?.body !== undefined ? init.body : request?.body,
-  };
+  if (!url || (init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return undefined;
+  return { input, init: { ...init, redirect: 'manual' }, url };
 }
 
 /**
@@ -58,8 +44,12 @@ export function nextHop(response: Response, hop: Hop, hops: number): Hop | undef
   const url = new URL(location, hop.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   if (hops >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects (last to ${url.origin}${url.pathname})`);
-  const headers = new Headers(hop.headers);
-  let { method, body } = hop;
+  const request = hop.input instanceof Request ? hop.input : undefined;
+  const headers = new Headers(request?.headers);
+  for (const [name, value] of new Headers(hop.init.headers)) headers.set(name, value);
+  let method = hop.init.method ?? request?.method ?? 'GET';
+  // A Request's own body is a stream (read once): it cannot be sent again.
+  let body: RequestBody = hop.init.body !== undefined ? hop.init.body : request?.body;
   if ((response.status === 303 && method !== 'GET' && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
     method = 'GET';
     body = undefined;
@@ -68,7 +58,7 @@ export function nextHop(response: Response, hop: Hop, hops: number): Hop | undef
     return undefined;
   }
   if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
-  const { signal } = hop.input instanceof Request && !hop.init.signal ? hop.input : hop.init;
+  const signal = hop.init.signal ?? request?.signal;
   const init: RequestInit = { ...hop.init, method, headers, body: body ?? null, ...(signal ? { signal } : {}) };
-  return { input: url.href, init, url, method, headers, body };
+  return { input: url.href, init, url };
 }

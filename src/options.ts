@@ -5,10 +5,12 @@ import { AZURE_MAX_ID_LENGTH, isAzureClient } from './container/azure.js';
 import type { KeepAliveOptions } from './container/keep-alive.js';
 import type { PricingOptions } from './cost/types.js';
 import { InvalidOptionsError } from './errors.js';
+import { rateLimiterSchema } from './ratelimit/options.js';
 import type { RateLimiter } from './ratelimit/types.js';
 import type { RetryOptions } from './retry/policy.js';
 import type { SessionStore } from './store/types.js';
 import { durationMs } from './timers.js';
+import { parseWith } from './validation.js';
 
 /** Options of `new CodeInterpreterSession(options)`. */
 export interface SessionOptions {
@@ -120,9 +122,7 @@ export const SessionOptionsSchema = z.strictObject({
       }),
     ])
     .optional(),
-  rateLimiter: z.custom<RateLimiter>((v) => typeof (v as RateLimiter | undefined)?.acquire === 'function', {
-    error: 'expected a RateLimiter ({ acquire() }), e.g. createRateLimiter({ limit, intervalMs })',
-  }).optional(),
+  rateLimiter: rateLimiterSchema().optional(),
   retry: z
     .union([
       z.literal(false),
@@ -142,33 +142,7 @@ export const SessionOptionsSchema = z.strictObject({
   sessionId: z.string().min(1).max(200).optional(),
 });
 
-type Issue = z.core.$ZodIssue;
-
-/**
- * Zod issues as `InvalidOptionsError` issues: the option path and what was expected. For a
- * union (`false | { ... }`), the branch that got furthest says what is wrong, rather than zod's
- * bare "Invalid input".
- */
-export function toIssues(error: { issues: readonly Issue[] }, prefix: PropertyKey[] = []): Array<{ path: string; message: string }> {
-  return error.issues.flatMap((issue) => {
-    const path = [...prefix, ...issue.path];
-    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-      const depth = (branch: readonly Issue[]) => Math.max(...branch.map((i) => i.path.length + (i.code === 'invalid_type' && i.path.length === 0 ? -1 : 0)));
-      const best = [...issue.errors].sort((a, b) => depth(b) - depth(a))[0]!;
-      return toIssues({ issues: best }, path);
-    }
-    return [{
-      path: path.map(String).join('.'),
-      message: issue.code === 'unrecognized_keys' ? `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}` : issue.message,
-    }];
-  });
-}
-
-export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new InvalidOptionsError(where, toIssues(parsed.error));
-  return parsed.data;
-}
+export { parseWith, toIssues } from './validation.js';
 
 export function validateSessionOptions(options: unknown): SessionOptions {
   if (typeof options !== 'object' || options === null) {

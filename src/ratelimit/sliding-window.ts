@@ -1,5 +1,5 @@
-import { InvalidOptionsError } from '../errors.js';
-import { MAX_TIMER_MS, setTimer } from '../timers.js';
+import { setTimer } from '../timers.js';
+import { callbackSchema, limiterOptionsSchema, validateFactoryOptions } from './options.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot, SlidingWindowOptions } from './types.js';
 
 export interface SlidingWindowLimiter extends RateLimiter {
@@ -25,17 +25,11 @@ export function defaultMarginMs(intervalMs: number): number {
   return Math.min(500, intervalMs * 0.02);
 }
 
-export function validateLimiterOptions(where: string, options: RateLimiterOptions): void {
-  const issues: Array<{ path: string; message: string }> = [];
-  if (!Number.isInteger(options?.limit) || options.limit < 1) issues.push({ path: 'limit', message: `expected a whole number >= 1, got ${options?.limit}` });
-  if (!Number.isFinite(options?.intervalMs) || options.intervalMs <= 0 || options.intervalMs > MAX_TIMER_MS) {
-    issues.push({ path: 'intervalMs', message: `expected a number of milliseconds > 0 and at most ${MAX_TIMER_MS} (about 24.8 days), got ${options?.intervalMs}` });
-  }
-  if (options?.marginMs !== undefined && !(Number.isFinite(options.marginMs) && options.marginMs >= 0 && options.marginMs <= options.intervalMs)) {
-    issues.push({ path: 'marginMs', message: `expected milliseconds from 0 to intervalMs (${options.intervalMs}), got ${options.marginMs}` });
-  }
-  if (issues.length) throw new InvalidOptionsError(where, issues);
-}
+/** What `createRateLimiter` accepts (unknown keys are refused). */
+const SlidingWindowOptionsSchema = limiterOptionsSchema({
+  now: callbackSchema('now', '() => number (a clock in milliseconds)').optional(),
+  onGrant: callbackSchema('onGrant', '(at: number) => void').optional(),
+});
 
 /**
  * A strict sliding-window limiter: at most `limit` requests counted in ANY window of `intervalMs`
@@ -55,7 +49,7 @@ export function validateLimiterOptions(where: string, options: RateLimiterOption
  * aborted call from its queue, and it has no notion of a slot stamped later.
  */
 export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowLimiter {
-  validateLimiterOptions('createRateLimiter()', options);
+  validateFactoryOptions('createRateLimiter()', SlidingWindowOptionsSchema, options, '{ limit: 100, intervalMs: 60_000 }');
   const { limit, onGrant } = options;
   const holdMs = holdFor(options);
   const now = options.now ?? (() => performance.now());

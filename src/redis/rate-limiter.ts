@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import { sleep } from '../abort.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
-import { holdFor, validateLimiterOptions } from '../ratelimit/sliding-window.js';
+import { callbackSchema, limiterOptionsSchema, rateLimiterSchema, validateFactoryOptions } from '../ratelimit/options.js';
+import { holdFor } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
+import { describeValue, durationMs } from '../timers.js';
 import { BoundedRedis, type RedisLike } from './connection.js';
 import { RENEW_SCRIPT, RESERVE_SCRIPT, STAMP_SCRIPT } from './rate-limit-scripts.js';
 
@@ -58,6 +61,23 @@ export interface RedisRateLimiter extends RateLimiter {
   close(): Promise<void>;
 }
 
+/** What `createRedisRateLimiter` accepts (unknown keys are refused): every option checked here, not at the first call or outage. */
+const RedisRateLimiterOptionsSchema = limiterOptionsSchema({
+  redis: z.custom<RedisLike>((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'object' && v !== null && typeof (v as { eval?: unknown }).eval === 'function'), {
+    error: (issue) => `expected an ioredis client (new Redis(...)) or a redis:// URL, got ${describeValue(issue.input)}`,
+  }),
+  key: z
+    .string({ error: (issue) => `expected the Redis key every process sharing the limit uses, e.g. 'openai:code-interpreter:org-123', got ${describeValue(issue.input)}` })
+    .refine((k) => k.trim() !== '', {
+      error: (issue) => `expected the Redis key every process sharing the limit uses, e.g. 'openai:code-interpreter:org-123', got ${describeValue(issue.input)}`,
+    }),
+  redisTimeoutMs: durationMs('redisTimeoutMs', { min: 1, integer: false }).optional(),
+  fallback: rateLimiterSchema('a RateLimiter to use while Redis is unreachable').optional(),
+  onRedisError: callbackSchema('onRedisError', '(error: Error) => void').optional(),
+  onReset: callbackSchema('onReset', '(reset: { reason, quietMs }) => void').optional(),
+  onGrant: callbackSchema('onGrant', '(at: number) => void').optional(),
+});
+
 /** Extra wait on top of what the script answers, so pollers do not all arrive in the same millisecond. */
 const POLL_JITTER_MS = 3;
 /**
@@ -80,7 +100,7 @@ const UNSENT_LEASE_MS = 30_000;
  * nothing for one window (`onReset`).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
-  validateLimiterOptions('createRedisRateLimiter()', options);
+  validateFactoryOptions('createRedisRateLimiter()', RedisRateLimiterOptionsSchema, options, "{ redis, key: 'openai:code-interpreter:org-123', limit: 100, intervalMs: 60_000 }");
   const { key, limit, fallback, onRedisError, onReset, onGrant } = options;
   const hold = holdFor(options);
   const windowMs = hold.afterArrival;

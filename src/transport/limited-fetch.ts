@@ -1,4 +1,7 @@
+import { z } from 'zod';
+import { callbackSchema, rateLimiterSchema, validateFactoryOptions } from '../ratelimit/options.js';
 import type { RateLimiter, RateLimitSlot } from '../ratelimit/types.js';
+import { durationMs } from '../timers.js';
 import { knownBodySize } from './body.js';
 import { firstHop, nextHop } from './redirects.js';
 import { watchWire } from './wire.js';
@@ -51,6 +54,17 @@ export const DEFAULT_ARRIVAL_BOUND_MS = 2_000;
  */
 export const BOUNDED_BODY_BYTES = 64 * 1024;
 
+/** What `createLimitedFetch` accepts (unknown keys are refused); checked before any request. */
+const LimitedFetchOptionsSchema = z.strictObject({
+  limiter: rateLimiterSchema(),
+  fetch: callbackSchema('fetch', '(input, init) => Promise<Response>').optional(),
+  onThrottled: callbackSchema('onThrottled', '({ method, url, waitedMs }) => void').optional(),
+  onSending: callbackSchema('onSending', '() => void').optional(),
+  // 0 would stamp the slot as the body's last byte leaves, before the request can have arrived:
+  // the limiter's window would no longer contain the server's.
+  arrivalBoundMs: durationMs('arrivalBoundMs', { min: 1, integer: false }).optional(),
+});
+
 /** A slot for a limiter without `reserve()`: stamped when granted, nothing to do afterwards. */
 const GRANTED: RateLimitSlot = { sent() {}, release() {} };
 
@@ -77,6 +91,7 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  * A limiter without `reserve()` is used through `acquire()` (stamped when granted).
  */
 export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
+  validateFactoryOptions('createLimitedFetch()', LimitedFetchOptionsSchema, options, '{ limiter: createRateLimiter({ limit, intervalMs }) }');
   const { limiter, onThrottled } = options;
   const arrivalBoundMs = options.arrivalBoundMs ?? DEFAULT_ARRIVAL_BOUND_MS;
 

@@ -22,6 +22,17 @@ afterAll(async () => {
   await redis?.quit();
 });
 
+/** The Redis clock, in ms. */
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await redis.time();
+  return Number(seconds) * 1000 + Number(micros) / 1000;
+}
+
+/** Waits until the suite's redis-server has been up for longer than `ms` (it reports whole seconds). */
+async function redisUpForMoreThan(ms: number): Promise<void> {
+  while (Number(/uptime_in_seconds:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0) * 1000 < ms + 1000) await sleep(50);
+}
+
 /** Scores of the log, in ms of the Redis clock, oldest first. */
 async function log(k: string): Promise<number[]> {
   const flat = await redis.zrange(k, '0', '-1', 'WITHSCORES');
@@ -136,6 +147,78 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
       ['a', 'lost'],
       ['b', 'lost'],
     ]);
+  });
+
+  it('a record another process made after a loss: quiet until one window after it was made, for every process, not extended by later detections', async () => {
+    const k = key('replaced');
+    const windowMs = 1000;
+    await redisUpForMoreThan(windowMs);
+    const resets: Array<[string, RateLimiterReset]> = [];
+    const grants: Array<[string, number]> = [];
+    const make = (name: string) =>
+      createRedisRateLimiter({ redis, key: k, limit: 3, intervalMs: windowMs, marginMs: 0, onReset: (r) => resets.push([name, r]), onGrant: (at) => grants.push([name, at]) });
+    const old = make('old');
+    const late = make('late');
+    await old.acquire();
+    await late.acquire();
+    await redis.del(k, `${k}:epoch`); // a FLUSHALL, for this key only (other test files share the server)
+    const newcomer = make('newcomer');
+    await newcomer.acquire(); // first use on a Redis up for longer than a window: granted at once
+    const created = Number(await redis.hget(`${k}:epoch`, 'created')) / 1000;
+    expect(resets).toEqual([]);
+    const detectedAt = await redisNow();
+    await old.acquire(); // finds the record replaced
+    const quietUntil = Number(await redis.hget(`${k}:epoch`, 'quietUntil')) / 1000;
+    expect(quietUntil).toBe(created + windowMs);
+    expect(resets.map(([who, r]) => [who, r.reason])).toEqual([['old', 'lost']]);
+    const { quietMs } = resets[0]![1];
+    expect(quietMs).toBeGreaterThan(0);
+    expect(quietMs).toBeLessThanOrEqual(created + windowMs - detectedAt); // the rest of the window, not a new one
+    await newcomer.acquire(); // the newcomer is held too
+    const after = grants.filter(([, at]) => at >= created);
+    expect(after.map(([who]) => who)).toEqual(['newcomer', 'old', 'newcomer']);
+    expect(after[1]![1]).toBeGreaterThanOrEqual(created + windowMs);
+    expect(after[2]![1]).toBeGreaterThanOrEqual(created + windowMs);
+    await late.acquire(); // notices after the quiet: reported, nothing added
+    expect(resets.map(([who, r]) => [who, r.reason, who === 'late' ? r.quietMs : 'any'])).toEqual([
+      ['old', 'lost', 'any'],
+      ['late', 'lost', 0],
+    ]);
+    expect(Number(await redis.hget(`${k}:epoch`, 'quietUntil')) / 1000).toBe(created + windowMs);
+  });
+
+  it('concurrent detections of one replaced record set the same quiet window', async () => {
+    const k = key('replaced-concurrent');
+    const windowMs = 400;
+    await redisUpForMoreThan(windowMs);
+    const resets: RateLimiterReset[] = [];
+    const olds = Array.from({ length: 3 }, () => createRedisRateLimiter({ redis, key: k, limit: 10, intervalMs: windowMs, marginMs: 0, onReset: (r) => resets.push(r) }));
+    for (const limiter of olds) await limiter.acquire();
+    await redis.del(k, `${k}:epoch`);
+    await createRedisRateLimiter({ redis, key: k, limit: 10, intervalMs: windowMs, marginMs: 0 }).acquire();
+    const created = Number(await redis.hget(`${k}:epoch`, 'created')) / 1000;
+    await Promise.all(olds.flatMap((limiter) => [limiter.acquire(), limiter.acquire()]));
+    expect(resets.map((r) => r.reason)).toEqual(['lost', 'lost', 'lost']); // one report per process
+    expect(Number(await redis.hget(`${k}:epoch`, 'quietUntil')) / 1000).toBe(created + windowMs);
+    const times = await log(k);
+    expect(times.filter((t) => t > created)).toHaveLength(6);
+    expect(times.filter((t) => t > created).every((t) => t >= created + windowMs)).toBe(true);
+  });
+
+  it('a record of another epoch older than the one this process saw (failover across a loss) is a rollback: one window from now', async () => {
+    const k = key('older-epoch');
+    const resets: RateLimiterReset[] = [];
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 5, intervalMs: 300, marginMs: 0, onReset: (r) => resets.push(r) });
+    await limiter.acquire();
+    const created = Number(await redis.hget(`${k}:epoch`, 'created'));
+    // What a replica that missed the loss and the new record still holds.
+    await redis.hset(`${k}:epoch`, 'epoch', 'older', 'seq', 7, 'quietUntil', 0, 'created', created - 60_000_000);
+    await redis.del(k);
+    const t = await redisNow();
+    await limiter.acquire();
+    expect(resets.map((r) => r.reason)).toEqual(['rolled-back']);
+    expect(resets[0]!.quietMs).toBeGreaterThan(250);
+    expect((await log(k)).at(-1)! - t).toBeGreaterThanOrEqual(300);
   });
 
   it('a record older than one this process saw (failover, restore) also means a quiet window', async () => {

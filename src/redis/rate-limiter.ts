@@ -17,12 +17,17 @@ export interface RateLimiterReset {
    * - `no-record`: Redis, started less than a window ago, had no record of this key: a restart may
    *   have lost it (this process had not used the key before, so it cannot tell).
    * - `lost`: Redis lost its data (restart without persistence, flush, eviction): this process had
-   *   seen the record before.
+   *   seen the record before, and finds it missing, or replaced by one another process made since.
    * - `rolled-back`: Redis's record is older than one this process saw (a failover to a replica
    *   that lagged, a restore from a snapshot): recent grants may be missing from the log.
    */
   reason: 'no-record' | 'lost' | 'rolled-back';
-  /** How long nothing is granted from now, by any process: the rest of one window. */
+  /**
+   * How long nothing is granted from now, by any process. For `lost`, until one window after the
+   * new record was made (the latest the loss can have happened): a window when this process made
+   * it, less when another process made it earlier, 0 when that window is already over. For
+   * `no-record` one window; for `rolled-back` one window from the first process to notice.
+   */
   quietMs: number;
 }
 
@@ -47,8 +52,9 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
   onRedisError?: (error: Error) => void;
   /**
    * Told when this process finds that Redis lost the limit's log (or never had it): nothing is
-   * granted, by any process, for one window from then, since requests sent in the last window may
-   * have left no trace. See docs/rate-limits.md for the persistence settings that avoid it.
+   * granted, by any process, until one window after the loss could have happened (`quietMs`),
+   * since requests sent in the window before it may have left no trace. See docs/rate-limits.md
+   * for what is detected when, and the persistence settings that avoid it.
    */
   onReset?: (reset: RateLimiterReset) => void;
   /** Told the Redis server's time (ms, microsecond precision) of each grant this process got. */
@@ -81,9 +87,9 @@ const RedisRateLimiterOptionsSchema = limiterOptionsSchema({
 /** Extra wait on top of what the script answers, so pollers do not all arrive in the same millisecond. */
 const POLL_JITTER_MS = 3;
 /**
- * How long a slot granted but not yet sent counts as inside the window without news from its
- * process (renewed every third of it while the request waits): a process that died meanwhile
- * frees it after this.
+ * How long past its last renewal a slot granted but not yet sent is scored (renewed every third of
+ * it while the request waits): it counts as sent then, so the slot of a process that died
+ * meanwhile leaves the log this plus one window after the last renewal.
  */
 const UNSENT_LEASE_MS = 30_000;
 
@@ -97,7 +103,7 @@ const UNSENT_LEASE_MS = 30_000;
  * answer starts) it is re-stamped with the Redis time of that moment, which is no earlier than the
  * arrival. `acquire()` scores its slot at the grant plus the default margin. Waiters
  * sleep for the wait the script returns (no busy loop). After Redis loses the log it grants
- * nothing for one window (`onReset`).
+ * nothing until one window after the loss could have happened (`onReset`).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {
   validateFactoryOptions('createRedisRateLimiter()', RedisRateLimiterOptionsSchema, options, "{ redis, key: 'openai:code-interpreter:org-123', limit: 100, intervalMs: 60_000 }");
@@ -113,6 +119,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   let sequence = 0;
   let knownEpoch = '';
   let knownSeq = 0;
+  let knownCreated = 0; // when the record this process knows was made, on the Redis clock (µs)
   let reported = ''; // concurrent attempts may all notice one reset: it is reported once
 
   const unavailable = (cause: unknown) => {
@@ -133,18 +140,21 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
 
   /** One try: 0 when granted (the slot is in the log), else how long to wait. */
   const attempt = async (member: string, leaseMs: number, signal: AbortSignal | undefined): Promise<number> => {
-    const [granted, waitUs, nowUs, epoch, seq, reason] = (await redis.call(
+    const [granted, waitUs, nowUs, epoch, seq, reason, quietUs, created] = (await redis.call(
       (client) =>
-        client.eval(RESERVE_SCRIPT, 2, key, recordKey, limit, windowMs, member, leaseMs, knownEpoch, knownSeq, randomUUID()) as Promise<
-          [number, number, number, string, number, string]
+        client.eval(RESERVE_SCRIPT, 2, key, recordKey, limit, windowMs, member, leaseMs, knownEpoch, knownSeq, randomUUID(), knownCreated) as Promise<
+          [number, number, number, string, number, string, number, number]
         >,
       { timeoutMs, signal, unavailable },
     ))!;
     knownSeq = reason !== '' || epoch !== knownEpoch ? seq : Math.max(knownSeq, seq);
     knownEpoch = epoch;
-    if (reason !== '' && reported !== `${epoch}:${reason}:${seq}`) {
-      reported = `${epoch}:${reason}:${seq}`;
-      onReset?.({ reason: reason as RateLimiterReset['reason'], quietMs: granted === 1 ? 0 : waitUs / 1000 });
+    knownCreated = created;
+    // One loss is one new epoch; a record rolled back within an epoch is told apart by its seq.
+    const event = `${epoch}:${reason}:${reason === 'rolled-back' ? seq : ''}`;
+    if (reason !== '' && reported !== event) {
+      reported = event;
+      onReset?.({ reason: reason as RateLimiterReset['reason'], quietMs: quietUs / 1000 });
     }
     if (granted !== 1) return Math.max(1, Math.ceil(waitUs / 1000));
     onGrant?.(nowUs / 1000);

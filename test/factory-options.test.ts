@@ -101,6 +101,12 @@ describe('createRateLimiter options', () => {
     expect(refusal(() => createRateLimiter({ limit: 1, intervalMS: 1000 } as never)).issues.map((i) => i.path).sort()).toEqual(['', 'intervalMs']);
   });
 
+  it('lists bad options together', () => {
+    const error = refusal(() => createRateLimiter({ limit: 'x', intervalMs: 100, marginMs: -1 } as never));
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['limit', 'marginMs']);
+    expect(refusal(() => createRateLimiter({ limit: 0, intervalMs: '1s', now: 1, onGrant: 2 } as never)).issues.map((i) => i.path).sort()).toEqual(['intervalMs', 'limit', 'now', 'onGrant']);
+  });
+
   it('refuses a missing options object', () => {
     expect(refusal(() => createRateLimiter(undefined as never)).message).toBe('createRateLimiter(): expected an options object such as { limit: 100, intervalMs: 60_000 }, got undefined');
   });

@@ -50,15 +50,20 @@ const intervalMs = z
 
 /** `limit`, `intervalMs`, `marginMs` (within the window): the options every limiter shares. */
 export function limiterOptionsSchema<Extra extends z.core.$ZodLooseShape>(extra: Extra) {
-  return z
-    .strictObject({ limit, intervalMs, marginMs: z.unknown().optional(), ...extra })
-    .superRefine((options, ctx) => {
-      const { marginMs, intervalMs: window } = options as Record<string, unknown>;
-      const upTo = typeof window === 'number' && window > 0 ? window : Infinity; // a bad intervalMs has its own issue
-      if (marginMs !== undefined && !(typeof marginMs === 'number' && Number.isFinite(marginMs) && marginMs >= 0 && marginMs <= upTo)) {
-        ctx.addIssue({ code: 'custom', path: ['marginMs'], message: `expected milliseconds from 0 to intervalMs (${describeValue(window)}), got ${describeValue(marginMs)}` });
-      }
-    });
+  const marginOk = (options: Record<string, unknown>) => {
+    const { marginMs, intervalMs: window } = options;
+    const upTo = typeof window === 'number' && window > 0 ? window : Infinity; // a bad intervalMs has its own issue
+    return marginMs === undefined || (typeof marginMs === 'number' && Number.isFinite(marginMs) && marginMs >= 0 && marginMs <= upTo);
+  };
+  return z.strictObject({ limit, intervalMs, marginMs: z.unknown().optional(), ...extra }).refine((options) => marginOk(options as Record<string, unknown>), {
+    path: ['marginMs'],
+    // Checked even when another option is bad, so every problem is listed at once.
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+    error: (issue) => {
+      const options = issue.input as Record<string, unknown>;
+      return `expected milliseconds from 0 to intervalMs (${describeValue(options.intervalMs)}), got ${describeValue(options.marginMs)}`;
+    },
+  });
 }
 
 /**

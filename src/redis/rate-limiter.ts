@@ -40,7 +40,7 @@ export interface RedisRateLimiterOptions extends RateLimiterOptions {
   redis: RedisLike;
   /** The Redis key every process sharing the limit uses, e.g. `openai:code-interpreter:org-123`. */
   key: string;
-  /** How long one Redis call may take before it counts as unreachable. @default 2_000 */
+  /** How long one Redis call may take before it counts as unreachable (at least 1 ms). @default 2_000 */
   redisTimeoutMs?: number;
   /**
    * Used while Redis cannot be reached. Without one, `acquire()` rejects with

@@ -283,9 +283,48 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     it('stops after 20 redirects with a TypeError, as fetch does', async () => {
       const { limiter, slots } = recordingLimiter();
       const { base, arrivals } = await redirecting(302, '/v1/old-again');
-      await expect(createLimitedFetch({ limiter })(`${base}/v1/old`)).rejects.toThrow(/more than 20 redirects/);
+      const error = await createLimitedFetch({ limiter })(`${base}/v1/old`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TypeError);
+      expect((error as Error).message).toBe('fetch failed');
+      expect(String((error as Error).cause)).toMatch(/more than 20 redirects/);
       expect(arrivals).toHaveLength(21);
       expect(slots).toHaveLength(21);
+    });
+
+    it('behaves as fetch: `redirected` and `url` of the final answer, lower-case methods, UTF-8 Locations, init.headers over a Request\'s', async () => {
+      const { limiter } = recordingLimiter();
+      const limitedFetch = createLimitedFetch({ limiter });
+      const plain = await redirecting(302);
+      const response = await limitedFetch(`${plain.base}/v1/old`, { method: 'post', body: 'x' });
+      expect([response.status, response.redirected, response.url]).toEqual([200, true, `${plain.base}/v1/new`]);
+      expect(await response.text()).toBe('final GET'); // 'post' is POST: a 302 turns it into a GET
+      const direct = await limitedFetch(`${plain.base}/v1/new`);
+      expect(direct.redirected).toBe(false);
+      await direct.text();
+
+      const utf8 = await redirecting(307, Buffer.from('/v1/new?ä=é').toString('latin1')); // the header's bytes are UTF-8
+      await (await limitedFetch(`${utf8.base}/v1/old`)).text();
+      expect(utf8.arrivals.map((a) => a.url)).toEqual(['/v1/old', '/v1/new?%C3%A4=%C3%A9']);
+
+      const headersOf = await redirecting(307);
+      const request = new Request(`${headersOf.base}/v1/old`, { headers: { authorization: 'Bearer from-request' } });
+      await (await limitedFetch(request, { headers: { 'api-key': 'from-init' } })).text();
+      expect(headersOf.arrivals.map((a) => [a.authorization, a.apiKey])).toEqual([[undefined, 'from-init'], [undefined, 'from-init']]);
+    });
+
+    it("fails as fetch does, at once and without a retry, for a Location that is not an http(s) URL and for `redirect: 'error'`", async () => {
+      for (const [location, init, reason] of [
+        ['ftp://example.com/x', {}, /HTTP\(S\) scheme/],
+        ['http://[::1', {}, /invalid redirect URL/],
+        ['/v1/new', { redirect: 'error' }, /unexpected redirect/],
+      ] as const) {
+        const { limiter, slots } = recordingLimiter();
+        const { base, arrivals } = await redirecting(302, location);
+        const error = await createLimitedFetch({ limiter })(`${base}/v1/old`, init as RequestInit).catch((e: unknown) => e);
+        expect(error, location).toBeInstanceOf(TypeError);
+        expect(String((error as Error).cause), location).toMatch(reason);
+        expect([arrivals.length, slots.length], location).toEqual([1, 1]);
+      }
     });
 
     it('a redirecting server sees no more than the limit in any window (each hop waits for its slot)', async () => {
@@ -295,6 +334,19 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
       expect(arrivals).toHaveLength(12);
       expect(maxInAnyWindow(arrivals.map((a) => a.at), 300)).toBeLessThanOrEqual(3);
     });
+  });
+
+  it('an `onSending` that throws gives the slot back (nothing was sent)', async () => {
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 60_000 });
+    const limitedFetch = createLimitedFetch({
+      limiter,
+      onSending: () => {
+        throw new Error('listener bug');
+      },
+    });
+    await expect(limitedFetch('http://127.0.0.1:9/v1/x')).rejects.toThrow('listener bug');
+    expect([limiter.unsent, limiter.pending]).toEqual([0, 0]);
+    expect(limiter.tryReserve()).toBeDefined();
   });
 
   it('gives the slot back when the connection is refused (nothing reached a server)', async () => {
@@ -466,6 +518,33 @@ describe('the session sends through the transport', () => {
       await session.close();
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('session.fetch answers as fetch does', () => {
+  it("keeps a Request's redirect mode, passes a 304 through, keeps `url` and `redirected`, and does not retry a redirect refused", async () => {
+    const arrivals: string[] = [];
+    const base = await serve((req, res) => {
+      arrivals.push(req.url!);
+      if (req.url === '/v1/old' || req.url === '/v1/loop') res.writeHead(302, { location: req.url === '/v1/old' ? '/v1/new' : '/v1/loop' }).end();
+      else if (req.url === '/v1/cached') res.writeHead(304, { etag: '"x"' }).end();
+      else res.end('final');
+    });
+    const session = makeSession(new OpenAI({ apiKey: TEST_API_KEY, baseURL: `${base}/v1` }));
+    try {
+      const manual = await session.fetch(new Request(`${base}/v1/old`, { redirect: 'manual' }));
+      expect([manual.status, manual.headers.get('location')]).toEqual([302, '/v1/new']);
+      const followed = await session.fetch(`${base}/v1/old`);
+      expect([followed.status, followed.redirected, followed.url, await followed.text()]).toEqual([200, true, `${base}/v1/new`, 'final']);
+      const cached = await session.fetch(`${base}/v1/cached`, { headers: { 'if-none-match': '"x"' } });
+      expect([cached.status, cached.headers.get('etag'), cached.body]).toEqual([304, '"x"', null]);
+      arrivals.length = 0;
+      await expect(session.fetch(`${base}/v1/old`, { redirect: 'error' })).rejects.toThrow(TypeError);
+      await expect(session.fetch(`${base}/v1/loop`)).rejects.toThrow(TypeError);
+      expect(arrivals).toEqual(['/v1/old', ...Array(21).fill('/v1/loop')]); // each once: not retried (retries: 3)
+    } finally {
+      await session.close();
     }
   });
 });

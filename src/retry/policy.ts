@@ -1,3 +1,4 @@
+import { isRedirectFailure } from '../transport/redirects.js';
 import { httpErrorOf, isBodyInterrupted, isConnectionFailure, isUserAbort } from './error-shape.js';
 
 /** What the session does when a request fails. */
@@ -22,7 +23,7 @@ export const MAX_SERVER_WAIT_MS = 60_000;
  * header overrides. Aborts never retry; 400/401/403/404/422 never do (expiry is recovery's job).
  */
 export function isRetryable(error: unknown): boolean {
-  if (isUserAbort(error)) return false;
+  if (isUserAbort(error) || isRedirectFailure(error)) return false; // a redirect refused is refused again
   if (isConnectionFailure(error) || isBodyInterrupted(error)) return true; // includes timeouts
   const http = httpErrorOf(error); // by shape: errors of another copy of openai count too
   if (!http) return false;

@@ -1,4 +1,5 @@
 import { SessionClosedError } from '../errors.js';
+import { rebuiltResponse } from '../transport/redirects.js';
 
 /**
  * The session's calls in flight, so that `close()` can stop them and wait for them: after
@@ -82,7 +83,7 @@ export class InFlightCalls {
         return reader.cancel(reason);
       },
     });
-    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return rebuiltResponse(response, body);
   }
 
   /** Stops every call in flight and waits until none runs. */

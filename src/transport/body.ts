@@ -15,7 +15,8 @@ export function knownBodySize(body: RequestBody): number | undefined {
   if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return body.byteLength;
   if (body instanceof FormData) {
     let size = 0;
-    for (const [name, value] of body) size += Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : value.size) + 128; // + the part's headers
+    // + each part's headers: its name, a file's name and type, and the fixed text around them
+    for (const [name, value] of body) size += 2 * Buffer.byteLength(name) + (typeof value === 'string' ? Buffer.byteLength(value) : value.size + 2 * Buffer.byteLength(value.name) + value.type.length) + 256;
     return size;
   }
   return undefined;

@@ -3,7 +3,7 @@ import { callbackSchema, rateLimiterSchema, validateFactoryOptions } from '../ra
 import type { RateLimiter, RateLimitSlot } from '../ratelimit/types.js';
 import { durationMs } from '../timers.js';
 import { knownBodySize } from './body.js';
-import { firstHop, nextHop } from './redirects.js';
+import { firstHop, type Hop, markRedirected, nextHop } from './redirects.js';
 import { watchWire } from './wire.js';
 
 /** The `fetch` signature the transport takes and returns (what `new OpenAI({ fetch })` accepts). */
@@ -114,7 +114,12 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       slot.release();
       throw signal.reason;
     }
-    options.onSending?.();
+    try {
+      options.onSending?.();
+    } catch (error) {
+      slot.release(); // nothing was sent
+      throw error;
+    }
     let bound: ReturnType<typeof setTimeout> | undefined;
     const onBodySent = () => {
       if (!boundable) return;
@@ -145,8 +150,14 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
     if (!hop) return send(input, init);
     for (let hops = 0; ; hops++) {
       const response = await send(hop.input, hop.init);
-      const next = nextHop(response, hop, hops);
-      if (!next) return response;
+      let next: Hop | undefined;
+      try {
+        next = nextHop(response, hop, hops);
+      } catch (error) {
+        await response.body?.cancel().catch(() => {});
+        throw error;
+      }
+      if (!next) return hops > 0 ? markRedirected(response) : response;
       await response.body?.cancel().catch(() => {}); // frees the connection for the next hop
       hop = next;
     }

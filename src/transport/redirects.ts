@@ -15,40 +15,75 @@ const MAX_REDIRECTS = 20;
 const CREDENTIAL_HEADERS = ['authorization', 'api-key', 'proxy-authorization', 'cookie'];
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 
+/** Methods fetch writes in upper case whatever case they were given in (WHATWG Fetch, "normalize"). */
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+function normalizeMethod(method: string): string {
+  const upper = method.toUpperCase();
+  return NORMALIZED_METHODS.has(upper) ? upper : method;
+}
+
+/**
+ * A redirect that cannot be followed (a loop, a Location that is not an http(s) URL,
+ * `redirect: 'error'`): a `TypeError` like fetch's own, marked so that retries leave it alone
+ * (sending the request again gets the same answer).
+ */
+export class RedirectError extends TypeError {
+  readonly redirectFailure = true;
+  constructor(reason: string) {
+    super('fetch failed', { cause: new Error(reason) });
+  }
+}
+
+/** Whether `error` (or what caused it) is a {@link RedirectError}. */
+export function isRedirectFailure(error: unknown): boolean {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if ((cause as { redirectFailure?: unknown }).redirectFailure === true) return true;
+  }
+  return false;
+}
+
 /** One request of a chain: what to pass to `fetch`, and where it went. */
 export interface Hop {
   input: string | URL | Request;
   init: RequestInit;
   url: URL;
+  /** `'error'`: the caller wants a failure rather than a redirect. */
+  mode: 'follow' | 'error';
 }
 
 /**
  * The first request of a chain, with `redirect: 'manual'` so that fetch hands redirects back, or
- * undefined when the caller did not ask fetch to follow them (then its answer is the caller's).
- * Cheap on purpose: every request goes through it, and few are redirected.
+ * undefined when the caller asked for them back (`'manual'`) or the URL is one only the given
+ * fetch understands. Cheap on purpose: every request goes through it, and few are redirected.
  */
 export function firstHop(input: string | URL | Request, init: RequestInit | undefined, url: URL | undefined): Hop | undefined {
   const request = input instanceof Request ? input : undefined;
-  if (!url || (init?.redirect ?? request?.redirect ?? 'follow') !== 'follow') return undefined;
-  return { input, init: { ...init, redirect: 'manual' }, url };
+  const mode = init?.redirect ?? request?.redirect ?? 'follow';
+  if (!url || mode === 'manual') return undefined;
+  return { input, init: { ...init, redirect: 'manual' }, url, mode };
 }
 
 /**
  * The request to send next when `response` redirects `hop` (the `hops`-th redirect so far), or
- * undefined when the answer is final and goes back to the caller.
+ * undefined when the answer is final and goes back to the caller. Throws a {@link RedirectError}
+ * where fetch would fail.
  */
 export function nextHop(response: Response, hop: Hop, hops: number): Hop | undefined {
   if (!REDIRECT_STATUSES.has(response.status)) return undefined;
-  const location = response.headers.get('location');
-  if (location === null || !URL.canParse(location, hop.url.href)) return undefined;
+  const raw = response.headers.get('location');
+  if (raw === null) return undefined;
+  if (hop.mode === 'error') throw new RedirectError('unexpected redirect');
+  const location = Buffer.from(raw, 'latin1').toString('utf8'); // header bytes are UTF-8, as fetch reads them
+  if (!URL.canParse(location, hop.url.href)) throw new RedirectError(`invalid redirect URL: ${location}`);
   const url = new URL(location, hop.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  if (hops >= MAX_REDIRECTS) throw new TypeError(`fetch failed: more than ${MAX_REDIRECTS} redirects (last to ${url.origin}${url.pathname})`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RedirectError('URL scheme must be a HTTP(S) scheme');
+  if (hops >= MAX_REDIRECTS) throw new RedirectError(`more than ${MAX_REDIRECTS} redirects (last to ${url.origin}${url.pathname})`);
   const request = hop.input instanceof Request ? hop.input : undefined;
-  const headers = new Headers(request?.headers);
-  for (const [name, value] of new Headers(hop.init.headers)) headers.set(name, value);
-  let method = hop.init.method ?? request?.method ?? 'GET';
-  // A Request's own body is a stream (read once): it cannot be sent again.
+  // As fetch: headers given in init replace the Request's own.
+  const headers = new Headers(hop.init.headers ?? request?.headers);
+  let method = normalizeMethod(hop.init.method ?? request?.method ?? 'GET');
+  // A Request's own body is a stream that has been read: it cannot be sent again.
   let body: RequestBody = hop.init.body !== undefined ? hop.init.body : request?.body;
   if ((response.status === 303 && method !== 'GET' && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
     method = 'GET';
@@ -60,5 +95,25 @@ export function nextHop(response: Response, hop: Hop, hops: number): Hop | undef
   if (url.origin !== hop.url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
   const signal = hop.init.signal ?? request?.signal;
   const init: RequestInit = { ...hop.init, method, headers, body: body ?? null, ...(signal ? { signal } : {}) };
-  return { input: url.href, init, url };
+  return { input: url.href, init, url, mode: hop.mode };
 }
+
+/** `response` marked as the end of a followed chain, as fetch marks it (`redirected`). */
+export function markRedirected(response: Response): Response {
+  Object.defineProperty(response, 'redirected', { value: true, configurable: true });
+  return response;
+}
+
+/**
+ * A response rebuilt around a new body keeps what fetch set on the original: its final URL and
+ * whether it was redirected (a `new Response()` has neither).
+ */
+export function rebuiltResponse(original: Pick<Response, 'status' | 'statusText' | 'headers' | 'url' | 'redirected'>, body: ConstructorParameters<typeof Response>[0]): Response {
+  const response = new Response(NULL_BODY_STATUSES.has(original.status) ? null : body, { status: original.status, statusText: original.statusText, headers: original.headers });
+  if (original.url) Object.defineProperty(response, 'url', { value: original.url, configurable: true });
+  if (original.redirected) markRedirected(response);
+  return response;
+}
+
+/** Statuses whose responses have no body (a `new Response()` with one throws). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);

@@ -5,6 +5,7 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import { restoredNote } from '../runs/conversation.js';
 import { rewriteHistory, withNote, type HistoryLedger } from '../runs/history.js';
 import { recoverResponseFailure } from '../runs/run-recovery.js';
+import { isRedirectFailure, rebuiltResponse } from './redirects.js';
 import { tapCompletedResponse } from './sse-tap.js';
 
 import { SESSION_CONTAINER, sessionContainer } from './placeholder.js';
@@ -38,7 +39,7 @@ interface Outgoing {
 /** A failed HTTP answer, kept whole so the caller's client gets exactly what the server sent. */
 class HttpFailure extends APIError {
   constructor(
-    readonly answer: { status: number; statusText: string; headers: Headers; text: string },
+    readonly answer: { status: number; statusText: string; headers: Headers; text: string; url: string; redirected: boolean },
     parsed: unknown,
   ) {
     const body = isObject(parsed) ? parsed.error : undefined;
@@ -87,12 +88,13 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
           try {
             response = await baseFetch()(out.url, out.init);
           } catch (error) {
-            if (out.signal?.aborted) throw error;
+            if (out.signal?.aborted || isRedirectFailure(error)) throw error; // a redirect refused is refused again
             throw new APIConnectionError({ cause: error as Error }); // retryable by the shared policy
           }
           if (response.ok) return response;
           const text = await response.text();
-          throw new HttpFailure({ status: response.status, statusText: response.statusText, headers: response.headers, text }, parseJson(text));
+          const { status, statusText, headers, url, redirected } = response;
+          throw new HttpFailure({ status, statusText, headers, text, url, redirected }, parseJson(text));
         },
         { signal: out.signal, replayable },
       );
@@ -171,7 +173,8 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
     const first = await send('responses.create (fetch)', outgoing(url, init, body));
     if (first.ok) return remember(first, body, containerId);
     const text = await first.clone().text();
-    const failure = new HttpFailure({ status: first.status, statusText: first.statusText, headers: first.headers, text }, parseJson(text));
+    const { status, statusText, headers, url: finalUrl, redirected } = first;
+    const failure = new HttpFailure({ status, statusText, headers, text, url: finalUrl, redirected }, parseJson(text));
     const outcome = await recoverResponseFailure(deps.lifecycle, failure, containerId, signal);
     if (!outcome) return first;
     containerId = await deps.lifecycle.ensure(signal);
@@ -186,7 +189,7 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
     if (containerId !== undefined) deps.lifecycle.noteActivity();
     const note = (value: unknown) => deps.ledger.noteResponse(value, body.input, containerId);
     if (body.stream === true && response.body) {
-      return new Response(tapCompletedResponse(response.body, note), { status: response.status, statusText: response.statusText, headers: response.headers });
+      return rebuiltResponse(response, tapCompletedResponse(response.body, note));
     }
     response
       .clone()
@@ -202,7 +205,7 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
     if (input instanceof Request) {
       url = input.url;
       const body = init.body ?? (input.body ? await input.clone().arrayBuffer() : undefined);
-      request = { method: input.method, headers: input.headers, signal: input.signal, ...init, ...(body !== undefined && { body }) };
+      request = { method: input.method, headers: input.headers, signal: input.signal, redirect: input.redirect, ...init, ...(body !== undefined && { body }) };
     } else {
       url = String(input);
     }
@@ -220,6 +223,5 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
 }
 
 function answerOf(failure: HttpFailure): Response {
-  const { status, statusText, headers, text } = failure.answer;
-  return new Response(text, { status, statusText, headers });
+  return rebuiltResponse(failure.answer, failure.answer.text);
 }

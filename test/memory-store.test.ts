@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { MemorySessionStore, SessionClosedError } from '../src/index.js';
 import { makeSession } from './helpers/session.js';
 import { withMsw, unhashedPath } from './helpers/sim.js';
-import { storeContract } from './helpers/store-contract.js';
+import { manualClock, storeContract } from './helpers/store-contract.js';
 
 describe('MemorySessionStore', () => {
-  storeContract(() => new MemorySessionStore({ tombstoneTtlMs: 100 }), { tombstoneTtlMs: 100 });
+  // On a clock the test moves: the TTLs lapse when the contract says so, however slow the machine.
+  const clock = manualClock();
+  storeContract(() => new MemorySessionStore({ tombstoneTtlMs: 100, now: clock.now }), { tombstoneTtlMs: 100, clock });
 
   it('answers copies: changing what load() or update() returned, at any depth, changes nothing in the store', async () => {
     const store = new MemorySessionStore();

@@ -1,5 +1,8 @@
 // Child process: one session on a Redis limiter shared with other processes, listing its files
-// from `loops` concurrent loops until a line arrives on stdin; then closes and prints, as JSON,
+// from `loops` concurrent loops until a line arrives on stdin. Meanwhile it prints a line `ready`
+// once its first request went out (it has seen the limiter's record in Redis) and `reset <reason>`
+// for each reset the limiter reports, so the parent can tell where every process is however slowly
+// it started; once stopped it closes and prints, as JSON on the last line,
 // what it recorded at the places that matter: the Redis time of each grant (`onGrant`), the time
 // this process's code got each slot (`reserve()` resolved), the time each request's headers were
 // written to the socket (undici's `undici:client:sendHeaders`, published in the write itself),
@@ -26,7 +29,10 @@ const limiter = createRedisRateLimiter({
   intervalMs: Number(intervalMs),
   redisTimeoutMs: 300,
   onGrant: (at) => redisGrants.push(at),
-  onReset: ({ reason }) => resets.push(reason),
+  onReset: ({ reason }) => {
+    resets.push(reason);
+    process.stdout.write(`reset ${reason}\n`);
+  },
 });
 const recording: RateLimiter = {
   acquire: (opts) => limiter.acquire(opts),
@@ -47,10 +53,13 @@ const session = new CodeInterpreterSession({
 let stop = false;
 const stopped = new Promise<void>((resolve) => createInterface({ input: process.stdin }).once('line', () => resolve()));
 void stopped.then(() => (stop = true));
+let ready = false;
 const loop = async () => {
   while (!stop) {
     try {
       await session.listFiles();
+      if (!ready) process.stdout.write('ready\n');
+      ready = true;
     } catch {
       failures++; // Redis down: RateLimiterUnavailableError; tried again shortly
       await new Promise((resolve) => setTimeout(resolve, 20));

@@ -1,13 +1,61 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect, it } from 'vitest';
 import type { SessionFile, SessionStore } from '../../src/index.js';
 
 const file = (n: number): SessionFile => ({ fileId: `file-${n}`, filename: `f${n}.csv`, bytes: n, origin: 'upload', owned: true });
 
+/** The clock a store keeps its TTLs by, as the contract sees and moves it. */
+export interface StoreClock {
+  /** The time now, in ms. */
+  now(): number;
+  /** Lets at least `ms` pass. */
+  pass(ms: number): Promise<void>;
+}
+
+/** The wall clock: for a store that keeps time by it, or by a server's (Redis). */
+export const wallClock: StoreClock = { now: () => performance.now(), pass: (ms) => sleep(ms) };
+
+/** A clock that moves only when told, for a store that takes one (`now`). */
+export function manualClock(start = 1_000_000): StoreClock {
+  let time = start;
+  return {
+    now: () => time,
+    pass: async (ms) => {
+      time += ms;
+    },
+  };
+}
+
+/**
+ * Runs `steps` (on a fresh session id each time) until a run's checks of what holds *before* a TTL
+ * lapses ended within `ttlMs` of its start, as `clock` counts. On the wall clock a stalled machine
+ * can let the TTL lapse before the checks run: such a run proves nothing either way and is run
+ * again; a run that failed in time fails the test. On a manual clock the first run is in time.
+ */
+async function beforeTtl(clock: StoreClock, ttlMs: number, steps: (sessionId: string, inTime: () => void) => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const started = clock.now();
+    let checkedAt = Number.POSITIVE_INFINITY;
+    try {
+      await steps(`s-${attempt}`, () => (checkedAt = clock.now()));
+      return;
+    } catch (error) {
+      const failedAt = Math.min(checkedAt, clock.now());
+      if (failedAt - started < ttlMs || attempt === 5) throw error;
+    }
+  }
+}
+
 /**
  * What every `SessionStore` promises (docs/lifecycle.md), run against each implementation.
- * `make` gives a fresh store (its own key space); `tombstoneTtlMs` is what it was made with.
+ * `make` gives a fresh store (its own key space); `tombstoneTtlMs` is what it was made with and
+ * `clock` the clock it keeps time by (the wall clock unless given). Leases are taken for
+ * `tombstoneTtlMs` too. On the wall clock, pick TTLs that leave the checks before them ample time.
  */
-export function storeContract(make: () => SessionStore, opts: { tombstoneTtlMs: number }): void {
+export function storeContract(make: () => SessionStore, opts: { tombstoneTtlMs: number; clock?: StoreClock }): void {
+  const clock = opts.clock ?? wallClock;
+  const ttlMs = opts.tombstoneTtlMs;
+
   it('load: undefined for an unknown session', async () => {
     expect(await make().load('nobody')).toBeUndefined();
   });
@@ -79,19 +127,24 @@ export function storeContract(make: () => SessionStore, opts: { tombstoneTtlMs: 
     expect((await store.update('s', { type: 'replaceContainer', from: winner, to: undefined })).state.containerId).toBeUndefined();
   });
 
-  it('delete answers the last state and leaves a tombstone: load and update say closed, nothing is written', async () => {
+  it('delete answers the last state and leaves a tombstone: load and update say closed, nothing is written; the id is free again after tombstoneTtlMs', async () => {
     const store = make();
-    await store.update('s', { type: 'putFile', file: file(1) });
-    await store.update('s', { type: 'replaceContainer', from: undefined, to: 'cntr_1' });
-    const last = await store.delete('s');
-    expect(last).toMatchObject({ containerId: 'cntr_1', files: [{ fileId: 'file-1' }] });
-    expect(await store.load('s')).toMatchObject({ closed: true });
-    const late = await store.update('s', { type: 'putFile', file: file(2) });
-    expect(late.applied).toBe(false);
-    expect(late.state.closed).toBe(true);
-    expect(await store.delete('s')).toMatchObject({ closed: true });
-    await new Promise((r) => setTimeout(r, opts.tombstoneTtlMs + 50));
-    expect(await store.load('s')).toBeUndefined(); // the id can be used again
+    let id = '';
+    await beforeTtl(clock, ttlMs, async (sessionId, inTime) => {
+      id = sessionId;
+      await store.update(id, { type: 'putFile', file: file(1) });
+      await store.update(id, { type: 'replaceContainer', from: undefined, to: 'cntr_1' });
+      const last = await store.delete(id);
+      expect(last).toMatchObject({ containerId: 'cntr_1', files: [{ fileId: 'file-1' }] });
+      expect(await store.load(id)).toMatchObject({ closed: true });
+      const late = await store.update(id, { type: 'putFile', file: file(2) });
+      expect(late.applied).toBe(false);
+      expect(late.state.closed).toBe(true);
+      expect(await store.delete(id)).toMatchObject({ closed: true });
+      inTime();
+    });
+    await clock.pass(ttlMs + 50);
+    expect(await store.load(id)).toBeUndefined(); // the id can be used again
   });
 
   it('a caller never holds the store’s own object', async () => {
@@ -103,7 +156,7 @@ export function storeContract(make: () => SessionStore, opts: { tombstoneTtlMs: 
     expect((await store.load('s'))!.conversation.transcript).toHaveLength(0);
   });
 
-  it('withLock runs one holder at a time; lease goes to one holder and says how long it lasts', async () => {
+  it('withLock runs one holder at a time', async () => {
     const store = make();
     let inside = 0;
     let most = 0;
@@ -111,27 +164,45 @@ export function storeContract(make: () => SessionStore, opts: { tombstoneTtlMs: 
       Array.from({ length: 5 }, () =>
         store.withLock!('s', 'container', async () => {
           most = Math.max(most, ++inside);
-          await new Promise((r) => setTimeout(r, 20));
+          await sleep(20);
           inside--;
         }),
       ),
     );
     expect(most).toBe(1);
-    expect(await store.lease!('s', 'keepalive', 'a', 300)).toEqual({ held: true, remainingMs: 300 });
-    const other = await store.lease!('s', 'keepalive', 'b', 300);
-    expect(other.held).toBe(false);
-    expect(other.remainingMs).toBeGreaterThan(200);
-    expect(other.remainingMs).toBeLessThanOrEqual(300);
-    expect((await store.lease!('s', 'keepalive', 'a', 300)).held).toBe(true);
-    await new Promise((r) => setTimeout(r, 350));
-    expect((await store.lease!('s', 'keepalive', 'b', 300)).held).toBe(true);
+  });
+
+  it('lease goes to one holder and says how long it lasts; another holder gets it once it lapses', async () => {
+    const store = make();
+    let id = '';
+    await beforeTtl(clock, ttlMs, async (sessionId, inTime) => {
+      id = sessionId;
+      const asked = clock.now();
+      expect(await store.lease!(id, 'keepalive', 'a', ttlMs)).toEqual({ held: true, remainingMs: ttlMs });
+      await clock.pass(ttlMs / 4);
+      const other = await store.lease!(id, 'keepalive', 'b', ttlMs);
+      const elapsed = clock.now() - asked;
+      expect(other.held).toBe(false);
+      // What is left of a's lease: at most the TTL less the pause, at least the TTL less all that passed.
+      expect(other.remainingMs).toBeLessThanOrEqual(ttlMs - ttlMs / 4);
+      expect(other.remainingMs).toBeGreaterThanOrEqual(Math.floor(ttlMs - elapsed));
+      expect((await store.lease!(id, 'keepalive', 'a', ttlMs)).held).toBe(true);
+      inTime();
+    });
+    await clock.pass(ttlMs + 50);
+    expect((await store.lease!(id, 'keepalive', 'b', ttlMs)).held).toBe(true);
   });
 
   it('withLock: a waiter that gives up rejects with its reason and does not block the next one', async () => {
     const store = make();
     let release!: () => void;
-    const holding = store.withLock!('s', 'container', () => new Promise<void>((r) => (release = r)));
-    await new Promise((r) => setTimeout(r, 10));
+    let entered!: () => void;
+    const inside = new Promise<void>((r) => (entered = r));
+    const holding = store.withLock!('s', 'container', () => {
+      entered();
+      return new Promise<void>((r) => (release = r));
+    });
+    await inside; // the holder has the lock before the waiter asks
     const controller = new AbortController();
     const waiting = store.withLock!('s', 'container', async () => 'never', { signal: controller.signal });
     setTimeout(() => controller.abort(new Error('gave up')), 30);

@@ -198,7 +198,7 @@ describe('saving a 1 GB file', () => {
       // full GC: what is still held, not RSS, which also counts garbage V8 has yet to free and
       // grows with the machine's load.
       const rawSize = size / 4;
-      const rawId = (await server.command({ op: 'addGenerated', containerId: session.containerId, name: 'raw.bin', size: rawSize })) as string;
+      const rawId = (await server.control.addContainerFile(session.containerId!, { name: 'raw.bin', size: rawSize })).id;
       const raw = new RetainedMemory(64 * MiB);
       const response = await fetch(`${server.url}/containers/${session.containerId}/files/${rawId}/content`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } });
       let rawBytes = 0;

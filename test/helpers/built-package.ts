@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
@@ -18,6 +18,7 @@ export const BUILT_DIR = process.env.VITEST ? inject('builtPackageDir') : standa
 
 /** Named as the global setup names a run's folder (`run-<pid>-…`), so that a test run started meanwhile leaves it alone while this process lives. */
 function standaloneDir(): string {
+  mkdirSync(`${root}.cache/built-package`, { recursive: true });
   const dir = `${root}.cache/built-package/run-${process.pid}-${randomBytes(4).toString('hex')}`;
   process.once('exit', () => {
     for (const path of buildOnceLeftovers(dir)) rmSync(path, { recursive: true, force: true });

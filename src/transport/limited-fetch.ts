@@ -38,7 +38,7 @@ export interface LimitedFetchOptions {
    * have counted it when no answer has started by then. The slot is stamped when the answer's
    * headers are read (the server counted the request before it answered), or this long after the
    * last byte of the body was written, whichever comes first. Requests with a body over
-   * {@link BOUNDED_BODY_BYTES} (64 KiB), or a streamed one, are stamped only when the answer starts.
+   * 64 KiB, or a streamed one, are stamped only when the answer starts.
    * From 1 to 2_147_483_647 (the longest timer); 0 would stamp a slot before its request can have
    * arrived. Anything else is refused with `InvalidOptionsError` when the fetch is made.
    * @default 2_000

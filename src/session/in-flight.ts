@@ -1,5 +1,5 @@
 import { SessionClosedError } from '../errors.js';
-import { rebuiltResponse } from '../transport/redirects.js';
+import { rebuiltResponse } from '../transport/response.js';
 
 /**
  * The session's calls in flight, so that `close()` can stop them and wait for them: after

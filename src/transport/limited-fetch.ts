@@ -3,7 +3,8 @@ import { callbackSchema, rateLimiterSchema, validateFactoryOptions } from '../ra
 import type { RateLimiter, RateLimitSlot } from '../ratelimit/types.js';
 import { durationMs } from '../timers.js';
 import { knownBodySize } from './body.js';
-import { firstHop, type Hop, markRedirected, nextHop } from './redirects.js';
+import { firstHop, type Hop, nextHop } from './redirects.js';
+import { markRedirected } from './response.js';
 import { watchWire } from './wire.js';
 
 /** The `fetch` signature the transport takes and returns (what `new OpenAI({ fetch })` accepts). */

@@ -97,23 +97,3 @@ export function nextHop(response: Response, hop: Hop, hops: number): Hop | undef
   const init: RequestInit = { ...hop.init, method, headers, body: body ?? null, ...(signal ? { signal } : {}) };
   return { input: url.href, init, url, mode: hop.mode };
 }
-
-/** `response` marked as the end of a followed chain, as fetch marks it (`redirected`). */
-export function markRedirected(response: Response): Response {
-  Object.defineProperty(response, 'redirected', { value: true, configurable: true });
-  return response;
-}
-
-/**
- * A response rebuilt around a new body keeps what fetch set on the original: its final URL and
- * whether it was redirected (a `new Response()` has neither).
- */
-export function rebuiltResponse(original: Pick<Response, 'status' | 'statusText' | 'headers' | 'url' | 'redirected'>, body: ConstructorParameters<typeof Response>[0]): Response {
-  const response = new Response(NULL_BODY_STATUSES.has(original.status) ? null : body, { status: original.status, statusText: original.statusText, headers: original.headers });
-  if (original.url) Object.defineProperty(response, 'url', { value: original.url, configurable: true });
-  if (original.redirected) markRedirected(response);
-  return response;
-}
-
-/** Statuses whose responses have no body (a `new Response()` with one throws). */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);

@@ -5,7 +5,8 @@ import type { RequestRunner } from '../retry/request-runner.js';
 import { restoredNote } from '../runs/conversation.js';
 import { rewriteHistory, withNote, type HistoryLedger } from '../runs/history.js';
 import { recoverResponseFailure } from '../runs/run-recovery.js';
-import { isRedirectFailure, rebuiltResponse } from './redirects.js';
+import { isRedirectFailure } from './redirects.js';
+import { rebuiltResponse } from './response.js';
 import { tapCompletedResponse } from './sse-tap.js';
 
 import { SESSION_CONTAINER, sessionContainer } from './placeholder.js';

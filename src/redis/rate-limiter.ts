@@ -67,16 +67,15 @@ export interface RedisRateLimiter extends RateLimiter {
   close(): Promise<void>;
 }
 
+const keyMessage = (issue: { input?: unknown }) =>
+  `expected the Redis key every process sharing the limit uses, e.g. 'openai:code-interpreter:org-123', got ${describeValue(issue.input)}`;
+
 /** What `createRedisRateLimiter` accepts (unknown keys are refused): every option checked here, not at the first call or outage. */
 const RedisRateLimiterOptionsSchema = limiterOptionsSchema({
   redis: z.custom<RedisLike>((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'object' && v !== null && typeof (v as { eval?: unknown }).eval === 'function'), {
     error: (issue) => `expected an ioredis client (new Redis(...)) or a redis:// URL, got ${describeValue(issue.input)}`,
   }),
-  key: z
-    .string({ error: (issue) => `expected the Redis key every process sharing the limit uses, e.g. 'openai:code-interpreter:org-123', got ${describeValue(issue.input)}` })
-    .refine((k) => k.trim() !== '', {
-      error: (issue) => `expected the Redis key every process sharing the limit uses, e.g. 'openai:code-interpreter:org-123', got ${describeValue(issue.input)}`,
-    }),
+  key: z.string({ error: keyMessage }).refine((k) => k.trim() !== '', { error: keyMessage }),
   redisTimeoutMs: durationMs('redisTimeoutMs', { min: 1, integer: false }).optional(),
   fallback: rateLimiterSchema('a RateLimiter to use while Redis is unreachable').optional(),
   onRedisError: callbackSchema('onRedisError', '(error: Error) => void').optional(),

@@ -99,13 +99,12 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
   const arrivalBoundMs = options.arrivalBoundMs ?? DEFAULT_ARRIVAL_BOUND_MS;
 
   /** One request to the server, under one slot. */
-  const send = async (input: string | URL | Request, init: RequestInit | undefined): Promise<Response> => {
+  const send = async (input: string | URL | Request, init: RequestInit | undefined, url: URL | undefined): Promise<Response> => {
     const fetch = options.fetch ?? globalThis.fetch;
     const request = input instanceof Request ? input : undefined;
     const signal = init?.signal ?? request?.signal ?? undefined;
     const method = init?.method ?? request?.method ?? 'GET';
     const href = request ? request.url : String(input);
-    const url = URL.canParse(href) ? new URL(href) : undefined; // undefined: a relative URL only the given fetch understands
     // The bound applies to a body known to be small: the last byte of a large one is "sent" when it
     // is handed to the kernel, megabytes before the server has it (a slow uplink, a buffering proxy).
     const bodySize = init?.body !== undefined ? knownBodySize(init.body) : request?.body ? undefined : 0;
@@ -147,10 +146,11 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
 
   return async (input, init) => {
     const href = input instanceof Request ? input.url : String(input);
-    let hop = firstHop(input, init, URL.canParse(href) ? new URL(href) : undefined);
-    if (!hop) return send(input, init);
+    const url = URL.canParse(href) ? new URL(href) : undefined; // undefined: a relative URL only the given fetch understands
+    let hop = firstHop(input, init, url);
+    if (!hop) return send(input, init, url);
     for (let hops = 0; ; hops++) {
-      const response = await send(hop.input, hop.init);
+      const response = await send(hop.input, hop.init, hop.url);
       let next: Hop | undefined;
       try {
         next = nextHop(response, hop, hops);

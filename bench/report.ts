@@ -3,7 +3,7 @@ export interface Figure {
   name: string;
   value: number;
   unit: string;
-  /** e.g. "<= 1" or ">= 0.97" */
+  /** e.g. "<= 1" or ">= 0.97"; "info" for a figure shown for context, with no goal */
   goal: string;
 }
 
@@ -22,7 +22,7 @@ export function meetsGoal({ value, goal }: Figure): boolean {
 }
 
 export function printTable(): void {
-  const rows = figures.map((f) => [f.name, String(f.value), f.unit, f.goal, meetsGoal(f) ? 'met' : 'NOT MET']);
+  const rows = figures.map((f) => [f.name, String(f.value), f.unit, f.goal, f.goal === 'info' ? '' : meetsGoal(f) ? 'met' : 'NOT MET']);
   const header = ['figure', 'value', 'unit', 'goal', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');

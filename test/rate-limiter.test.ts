@@ -204,6 +204,24 @@ describe('slots stamped when sent (reserve)', () => {
     expect(times).toEqual([1300, 1600]);
   });
 
+  it('sent(sinceArrivalMs): the window runs from that long before the stamp; a bad figure counts as 0', async () => {
+    fake();
+    const start = Date.now();
+    const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, now: () => Date.now() });
+    const times: number[] = [];
+    const next = async (sinceArrivalMs: number | undefined) => {
+      const slot = await limiter.reserve();
+      times.push(Date.now() - start);
+      setTimeout(() => slot.sent(sinceArrivalMs), 300); // the answer starts 300 ms after the grant
+    };
+    const all = [250, Number.NaN, -50, Number.POSITIVE_INFINITY, 5000, undefined].map(next);
+    await vi.advanceTimersByTimeAsync(10_000);
+    await Promise.all(all);
+    // 300 + 1000 - 250; then bad figures (NaN, negative, infinite) stamp at the answer: + 1300 each;
+    // a figure longer than the window frees the slot as soon as it is stamped: + 300.
+    expect(times).toEqual([0, 1050, 2350, 3650, 4950, 5250]);
+  });
+
   it('a released slot is free at once for the next waiter', async () => {
     fake();
     const limiter = createRateLimiter({ limit: 1, intervalMs: 1000, marginMs: 0, now: () => Date.now() });

@@ -76,6 +76,26 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
     expect(grants.at(-1)! - stamped).toBeGreaterThanOrEqual(200);
   });
 
+  it('sent(sinceArrivalMs) stamps the slot that long before the Redis time of the stamp', async () => {
+    const k = key('since');
+    const limiter = createRedisRateLimiter({ redis, key: k, limit: 5, intervalMs: 1000 });
+    await limiter.acquire(); // past the first-use window
+    const [acquired] = await redis.zrange(k, '0', '-1');
+    const slot = await limiter.reserve();
+    const [seconds, micros] = await redis.time();
+    const before = Number(seconds) * 1000 + Number(micros) / 1000;
+    slot.sent(400);
+    const reserved = async () => {
+      const flat = await redis.zrange(k, '0', '-1', 'WITHSCORES');
+      return Number(flat[flat.findIndex((member, i) => i % 2 === 0 && member !== acquired) + 1]) / 1000;
+    };
+    let stamped = await reserved();
+    while (stamped >= before) stamped = await reserved(); // the stamp is written in the background
+    const [after, afterMicros] = await redis.time();
+    expect(stamped).toBeGreaterThanOrEqual(before - 400);
+    expect(stamped).toBeLessThanOrEqual(Number(after) * 1000 + Number(afterMicros) / 1000 - 400);
+  });
+
   it('acquire() holds its slot the default margin past the grant; a slot stamped by sent() gets none', async () => {
     const k = key('margin');
     const grants: number[] = [];

@@ -39,6 +39,16 @@ describe.each(transports)('simulator over %s', (_name, make) => {
       expect(h.sim.containers.get(created[0]!.id)!.status).toBe('deleted');
     });
 
+    it("says how long it spent on each request, as OpenAI does (`openai-processing-ms`, whole ms rounded down)", async () => {
+      h = await make({ latencyMs: 40 });
+      const { response } = await h.client.containers.create({ name: 'timed' }).withResponse();
+      const spent = response.headers.get('openai-processing-ms');
+      expect(spent).toMatch(/^\d+$/);
+      expect(Number(spent)).toBeGreaterThanOrEqual(39); // the simulated latency, measured on a clock that may round it down
+      const failed = await failure(h.client.containers.retrieve('cntr_missing'));
+      expect(failed.headers?.get('openai-processing-ms')).toMatch(/^\d+$/);
+    });
+
     it('validates like the real service', async () => {
       h = await make();
       const noName = await failure(h.client.containers.create({} as never));

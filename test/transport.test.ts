@@ -14,7 +14,7 @@ import { TEST_API_KEY, withHttp } from './helpers/sim.js';
 
 /** A limiter that hands out one slot per reserve() and records what happened to each. */
 function recordingLimiter() {
-  const slots: Array<{ state: 'unsent' | 'sent' | 'released'; sentCalls: number }> = [];
+  const slots: Array<{ state: 'unsent' | 'sent' | 'released'; sentCalls: number; sinceArrivalMs?: number }> = [];
   const limiter: RateLimiter = {
     acquire: async () => {
       throw new Error('the transport must use reserve() when there is one');
@@ -23,9 +23,11 @@ function recordingLimiter() {
       const record = { state: 'unsent' as 'unsent' | 'sent' | 'released', sentCalls: 0 };
       slots.push(record);
       const slot: RateLimitSlot = {
-        sent: () => {
+        sent: (sinceArrivalMs) => {
           record.sentCalls++;
-          if (record.state === 'unsent') record.state = 'sent';
+          if (record.state !== 'unsent') return;
+          record.state = 'sent';
+          if (sinceArrivalMs) Object.assign(record, { sinceArrivalMs });
         },
         release: () => {
           if (record.state === 'unsent') record.state = 'released';
@@ -176,6 +178,61 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     await (await createLimitedFetch({ limiter })(`${base}/v1/x`)).text();
     expect(seen).toEqual(['unsent']);
     expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
+  });
+
+  describe("the server's own account of its time (`openai-processing-ms`)", () => {
+    it('dates the slot back by the time the server says it spent, never before the request was written', async () => {
+      const { limiter, slots } = recordingLimiter();
+      const header = (res: ServerResponse, value: string) => res.setHeader('OpenAI-Processing-Ms', value);
+      const base = await serve((req, res) => {
+        const value = req.url!.slice('/v1/'.length);
+        if (value === 'slow') {
+          setTimeout(() => (header(res, '250'), res.end('ok')), 300); // spent 300 ms, says 250
+          return;
+        }
+        if (value !== 'none') header(res, decodeURIComponent(value));
+        res.end('ok');
+      });
+      const limitedFetch = createLimitedFetch({ limiter });
+      const send = async (value: string) => {
+        const written = performance.now();
+        await (await limitedFetch(`${base}/v1/${value}`)).text();
+        return performance.now() - written;
+      };
+      await send('slow');
+      expect(slots[0]!.sinceArrivalMs).toBe(250);
+      // A figure longer than the request has been on its way (a proxy's, a broken clock's) is capped.
+      const elapsed = await send('100000');
+      expect(slots[1]!.sinceArrivalMs).toBeGreaterThan(0);
+      expect(slots[1]!.sinceArrivalMs).toBeLessThanOrEqual(elapsed);
+      for (const value of ['none', '0', 'abc', '-5', '', 'Infinity']) await send(value);
+      expect(slots.slice(2).map((slot) => slot.sinceArrivalMs)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+      expect(slots.every((slot) => slot.state === 'sent' && slot.sentCalls === 1)).toBe(true);
+    });
+
+    it('keeps the limit at the server while the server is slow to answer, and lets the next window start from the arrival', async () => {
+      // The server holds each request 300 ms and says so. The server's own log is what is measured:
+      // arrivals stay within the limit, and the slots are not held the extra 300 ms of each answer.
+      const limit = 4;
+      const intervalMs = 600;
+      const arrivals: number[] = [];
+      const base = await serve((_req, res) => {
+        const arrived = performance.now();
+        arrivals.push(arrived);
+        setTimeout(() => {
+          res.setHeader('openai-processing-ms', String(Math.floor(performance.now() - arrived)));
+          res.end('ok');
+        }, 300);
+      });
+      const limitedFetch = createLimitedFetch({ limiter: createRateLimiter({ limit, intervalMs }) });
+      await Promise.all(Array.from({ length: 3 * limit }, async () => (await limitedFetch(`${base}/v1/x`)).text()));
+      expect(arrivals).toHaveLength(3 * limit);
+      expect(maxInAnyWindow(arrivals, intervalMs)).toBeLessThanOrEqual(limit);
+      // Stamped at the answer alone, each window would start at least 300 ms after the last one
+      // ended: the third window's requests could not arrive before 2 * (600 + 300) ms.
+      const sorted = [...arrivals].sort((a, b) => a - b);
+      expect(sorted[2 * limit]! - sorted[0]!).toBeLessThan(2 * (intervalMs + 300));
+    });
   });
 
   it('no margin needed: new connections delayed on their way do not bunch arrivals with the next window (issue #16)', async () => {

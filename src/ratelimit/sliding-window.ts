@@ -63,7 +63,7 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
     return unsent + leaveAt.length;
   };
 
-  /** Puts a slot stamped now into the window for `ms` (slots with different margins may interleave). */
+  /** Puts a slot stamped now into the window for `ms` (slots with different margins or ages may interleave). */
   const occupy = (ms: number) => {
     const until = now() + ms;
     let at = leaveAt.length;
@@ -80,9 +80,9 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
       return true;
     };
     return {
-      sent() {
+      sent(sinceArrivalMs) {
         if (!close()) return;
-        occupy(holdMs.afterArrival);
+        occupy(holdMs.afterArrival - sinceArrival(sinceArrivalMs));
         schedule();
       },
       stampAtGrant() {
@@ -183,6 +183,11 @@ export function createRateLimiter(options: SlidingWindowOptions): SlidingWindowL
 export function holdFor(options: RateLimiterOptions): { afterArrival: number; atGrant: number } {
   const { intervalMs, marginMs } = options;
   return { afterArrival: intervalMs + (marginMs ?? 0), atGrant: intervalMs + (marginMs ?? defaultMarginMs(intervalMs)) };
+}
+
+/** A slot's `sinceArrivalMs` as the limiters use it: 0 unless a finite number >= 0. Shared with the Redis limiter. */
+export function sinceArrival(ms: number | undefined): number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 /**

@@ -77,11 +77,14 @@ end
 return {0, wait, now, epoch, seq, reason, 0, created}
 `;
 
-/** ARGV: member, windowMs. The slot's request was sent: its time is now. Returns nowUs. */
+/**
+ * ARGV: member, windowMs, sinceArrivalMs. The slot's request was counted by the server at least
+ * sinceArrivalMs ago (0: by now): its time is then, on the Redis clock. Returns nowUs.
+ */
 export const STAMP_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZADD', KEYS[1], now - math.floor(tonumber(ARGV[3]) * 1000), ARGV[1])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) + 1000 then
   redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
 end

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { sleep } from '../abort.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
 import { callbackSchema, limiterOptionsSchema, rateLimiterSchema, validateFactoryOptions } from '../ratelimit/options.js';
-import { holdFor } from '../ratelimit/sliding-window.js';
+import { holdFor, sinceArrival } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
 import { describeValue, durationMs } from '../timers.js';
 import { BoundedRedis, type RedisLike } from './connection.js';
@@ -99,8 +99,8 @@ const UNSENT_LEASE_MS = 30_000;
  *
  * A slot is reserved in one atomic script and counts as inside the window from then; when the
  * request has been counted (`slot.sent()`, called by the session's transport when the server's
- * answer starts) it is re-stamped with the Redis time of that moment, which is no earlier than the
- * arrival. `acquire()` scores its slot at the grant plus the default margin. Waiters
+ * answer starts) it is re-stamped with the Redis time of that moment, less the time the server
+ * says it spent on the request (`sinceArrivalMs`), which is no earlier than the arrival. `acquire()` scores its slot at the grant plus the default margin. Waiters
  * sleep for the wait the script returns (no busy loop). After Redis loses the log it grants
  * nothing until one window after the loss could have happened (`onReset`).
  */
@@ -197,7 +197,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     };
     return {
       heldBackMs,
-      sent: () => void (close() && background(STAMP_SCRIPT, member, windowMs)),
+      sent: (sinceArrivalMs) => void (close() && background(STAMP_SCRIPT, member, windowMs, sinceArrival(sinceArrivalMs))),
       release: () =>
         void (close() &&
           redis.call((client) => client.zrem(key, member), { timeoutMs, unavailable }).catch((error: unknown) => onRedisError?.(error as Error))),

@@ -108,6 +108,7 @@ export class Simulator {
     const headers = Object.fromEntries(request.headers);
     if (headers.authorization) headers.authorization = 'Bearer [redacted]';
     if (headers['api-key']) headers['api-key'] = '[redacted]';
+    const started = performance.now();
     const record: SimRequestRecord = { method: request.method, path, query, time: this.now(), headers };
     this.requests.push(record);
 
@@ -119,6 +120,8 @@ export class Simulator {
     }
     if (this.options.latencyMs) await sleep(this.options.latencyMs);
     record.status = response.type === 'error' ? 0 : response.status;
+    // As OpenAI does: how long the server spent on the request, whole ms rounded down.
+    if (response.type !== 'error') response.headers.set('openai-processing-ms', String(Math.floor(performance.now() - started)));
     if (response.headers.get('content-type')?.startsWith('application/json')) {
       record.responseBody = await response.clone().json();
     }

@@ -81,7 +81,9 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  *   (`undici:client:sendHeaders`): the request arrives after that and before the server's answer
  *   starts. The slot is stamped when the answer's headers have been read
  *   (`undici:request:headers`, in the socket's callback, before the fetch promise reaches the
- *   caller), or `arrivalBoundMs` after its body was written (`undici:request:bodySent`) if the
+ *   caller), less the time the server says it spent on it (`openai-processing-ms`, capped at the
+ *   time since the request was written: the server counted it before it started on it), or
+ *   `arrivalBoundMs` after its body was written (`undici:request:bodySent`) if the
  *   server takes longer to answer and the body is small. So the window the limiter enforces
  *   contains the window the server counts, whatever delayed the request on its way, and needs no
  *   margin. An interim answer (1xx) is not the answer;
@@ -128,7 +130,10 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
     };
     // The answer started: the server counted the request before now. Stamped in undici's socket
     // callback when the headers are parsed, or when the fetch settles for a fetch undici does not see.
-    const onAnswer = () => slot.sent();
+    // When the server says how long it spent on the request, it counted it at least that long ago,
+    // though never before the request was written (a proxy's or a broken clock's figure).
+    const onAnswer = (processingMs: number | undefined) =>
+      slot.sent(processingMs === undefined || watch.writtenAt === undefined ? 0 : Math.min(processingMs, performance.now() - watch.writtenAt));
     const { watch, result } = watchWire(url, { onBodySent, onAnswer }, async () => fetch(input, init));
     try {
       const response = await result;

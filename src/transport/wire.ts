@@ -9,13 +9,16 @@ import { subscribe } from 'node:diagnostics_channel';
  * once after the headers for a request without one), and `undici:request:headers` when it has read
  * the answer's status line and headers. The first maps undici's request to the call that made it;
  * the second and third are when it started and finished leaving; the last is the earliest moment
- * this process can know the server counted the request.
+ * this process can know the server counted the request (and the answer may say how long the
+ * server spent on it).
  */
 export interface WireWatch {
   /** undici dispatched this call's request (so it went through Node's fetch, not a mock). */
   readonly dispatched: boolean;
   /** Its headers were written to a socket. */
   readonly onWire: boolean;
+  /** When its headers were written (`performance.now()`), if they were. */
+  readonly writtenAt: number | undefined;
   /** Its whole body was written. */
   readonly bodySent: boolean;
   /** The server's answer started (its status line and headers were read). */
@@ -25,12 +28,13 @@ export interface WireWatch {
 interface Watch extends WireWatch {
   dispatched: boolean;
   onWire: boolean;
+  writtenAt: number | undefined;
   bodySent: boolean;
   answered: boolean;
   readonly origin: string;
   readonly path: string;
   readonly onBodySent: () => void;
-  readonly onAnswer: () => void;
+  readonly onAnswer: (processingMs: number | undefined) => void;
 }
 
 interface UndiciRequest {
@@ -57,6 +61,7 @@ function listen(): void {
     const watch = requests.get((message as { request: object }).request);
     if (!watch || watch.onWire) return;
     watch.onWire = true;
+    watch.writtenAt = performance.now();
   });
   subscribe('undici:request:bodySent', (message) => {
     const watch = requests.get((message as { request: object }).request);
@@ -67,13 +72,31 @@ function listen(): void {
   // Published as soon as undici has parsed the answer's headers, in the socket's own callback:
   // earlier than the fetch promise settles (that waits for the event loop to reach the caller).
   subscribe('undici:request:headers', (message) => {
-    const { request, response } = message as { request: object; response?: { statusCode?: number } };
+    const { request, response } = message as { request: object; response?: { statusCode?: number; headers?: unknown } };
     const watch = requests.get(request);
     // An interim answer (100 Continue, 103 Early Hints) can come before the server has the request.
     if (!watch || watch.answered || (response?.statusCode ?? 200) < 200) return;
     watch.answered = true;
-    notify(watch.onAnswer);
+    notify(() => watch.onAnswer(processingMsOf(response?.headers)));
   });
+}
+
+const PROCESSING_HEADER = 'openai-processing-ms';
+
+/**
+ * The time the server says it spent on the request (OpenAI's `openai-processing-ms`), from undici's
+ * raw headers (`[name, value, name, value, ...]`, Buffers or strings); undefined if absent or not a
+ * number >= 0.
+ */
+function processingMsOf(headers: unknown): number | undefined {
+  if (!Array.isArray(headers)) return undefined;
+  for (let i = 0; i + 1 < headers.length; i += 2) {
+    if (String(headers[i]).toLowerCase() !== PROCESSING_HEADER) continue;
+    const text = String(headers[i + 1]).trim();
+    const ms = text === '' ? Number.NaN : Number(text);
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  }
+  return undefined;
 }
 
 function notify(callback: () => void): void {
@@ -88,8 +111,11 @@ function notify(callback: () => void): void {
 export interface WireEvents {
   /** The request's whole body was written (at once after the headers when it has none). */
   onBodySent: () => void;
-  /** The answer's headers were read (before the fetch promise settles). */
-  onAnswer: () => void;
+  /**
+   * The answer's headers were read (before the fetch promise settles), with the time the server
+   * says it spent on the request (`openai-processing-ms`), if it said.
+   */
+  onAnswer: (processingMs: number | undefined) => void;
 }
 
 /**
@@ -103,6 +129,7 @@ export function watchWire<T>(url: URL | undefined, events: WireEvents, send: () 
   const watch: Watch = {
     dispatched: false,
     onWire: false,
+    writtenAt: undefined,
     bodySent: false,
     answered: false,
     origin: url?.origin ?? '',

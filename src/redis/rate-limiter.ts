@@ -100,8 +100,9 @@ const UNSENT_LEASE_MS = 30_000;
  * A slot is reserved in one atomic script and counts as inside the window from then; when the
  * request has been counted (`slot.sent()`, called by the session's transport when the server's
  * answer starts) it is re-stamped with the Redis time of that moment, less the time the server
- * says it spent on the request (`sinceArrivalMs`), which is no earlier than the arrival. `acquire()` scores its slot at the grant plus the default margin. Waiters
- * sleep for the wait the script returns (no busy loop). After Redis loses the log it grants
+ * says it spent on the request (`sinceArrivalMs`), which is no earlier than the arrival.
+ * `acquire()` scores its slot at the grant plus the default margin. Waiters sleep for the wait the
+ * script returns (no busy loop). After Redis loses the log it grants
  * nothing until one window after the loss could have happened (`onReset`).
  */
 export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisRateLimiter {

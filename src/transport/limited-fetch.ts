@@ -141,7 +141,7 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       return response;
     } catch (error) {
       // Dispatched by undici and never written: it did not reach the server. Anything else may have.
-      if (watch.dispatched && !watch.onWire) slot.release();
+      if (watch.dispatched && watch.writtenAt === undefined) slot.release();
       else slot.sent();
       throw error;
     } finally {

@@ -15,9 +15,7 @@ import { subscribe } from 'node:diagnostics_channel';
 export interface WireWatch {
   /** undici dispatched this call's request (so it went through Node's fetch, not a mock). */
   readonly dispatched: boolean;
-  /** Its headers were written to a socket. */
-  readonly onWire: boolean;
-  /** When its headers were written (`performance.now()`), if they were. */
+  /** When its headers were written to a socket (`performance.now()`); undefined until they are. */
   readonly writtenAt: number | undefined;
   /** Its whole body was written. */
   readonly bodySent: boolean;
@@ -27,7 +25,6 @@ export interface WireWatch {
 
 interface Watch extends WireWatch {
   dispatched: boolean;
-  onWire: boolean;
   writtenAt: number | undefined;
   bodySent: boolean;
   answered: boolean;
@@ -59,13 +56,12 @@ function listen(): void {
   });
   subscribe('undici:client:sendHeaders', (message) => {
     const watch = requests.get((message as { request: object }).request);
-    if (!watch || watch.onWire) return;
-    watch.onWire = true;
+    if (!watch || watch.writtenAt !== undefined) return;
     watch.writtenAt = performance.now();
   });
   subscribe('undici:request:bodySent', (message) => {
     const watch = requests.get((message as { request: object }).request);
-    if (!watch || !watch.onWire || watch.bodySent) return;
+    if (!watch || watch.writtenAt === undefined || watch.bodySent) return;
     watch.bodySent = true;
     notify(watch.onBodySent);
   });
@@ -128,7 +124,6 @@ export function watchWire<T>(url: URL | undefined, events: WireEvents, send: () 
   listen();
   const watch: Watch = {
     dispatched: false,
-    onWire: false,
     writtenAt: undefined,
     bodySent: false,
     answered: false,

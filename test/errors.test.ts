@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterError, FileSaveError, RequestFailedError, SessionClosedError } from '../src/index.js';
 import { toLibraryError } from '../src/errors.js';
 import { BodyInterruptedError } from '../src/retry/error-shape.js';
+import { createGate } from './helpers/gate.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { withMsw } from './helpers/sim.js';
 import { createSimulator } from '../src/testing/index.js';
@@ -44,19 +45,27 @@ describe('every error that leaves the library is a CodeInterpreterError with the
   });
 
   it('an upload cut short by close() names upload(), never "run() was called"', async () => {
-    h = withMsw({ latencyMs: 30 });
-    const session = makeSession(h.client);
+    h = withMsw();
+    // The upload is held at the gate before the server sees it, so close() comes while it is in
+    // flight whatever the machine's load (after a fixed sleep it could finish first on a slow run,
+    // and the assertions below were then skipped). close() lets an upload already handed to fetch
+    // finish (to delete what it made): the hold is released once close() has begun.
+    const gate = createGate();
+    const session = makeSession(gate.client());
     await session.start();
+    const held = gate.hold({ method: 'POST', path: '/files', phase: 'request' });
     const uploading = outcome(session.upload(bytes, { filename: 'a.csv' }));
-    await new Promise((r) => setTimeout(r, 5)); // the upload is on its way
-    await session.close().catch(() => {});
+    await held.reached;
+    const closing = session.close();
+    held.release();
+    await closing;
     const result = await uploading;
-    // close() may let the upload finish first (and clean it up); if it stops it, the error says which call.
-    if (!result.ok) {
-      expect(result.error).toBeInstanceOf(SessionClosedError);
-      expect((result.error as SessionClosedError).method).toBe('upload');
-      expect((result.error as Error).message).toBe('close() was called while upload() was in flight, so upload() was stopped; create a new session to go on.');
-    }
+    expect(result.ok).toBe(false);
+    const error = (result as { error: unknown }).error;
+    expect(error).toBeInstanceOf(SessionClosedError);
+    expect((error as SessionClosedError).method).toBe('upload');
+    expect((error as Error).message).toBe('close() was called while upload() was in flight, so upload() was stopped; create a new session to go on.');
+    expect([...h.sim.files.values()].filter((f) => !f.deleted)).toEqual([]);
     const late = await session.upload(bytes).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(SessionClosedError);
     expect((late as Error).message).toBe('upload() was called on a closed CodeInterpreterSession; create a new session to go on.');
@@ -88,8 +97,10 @@ describe('every error that leaves the library is a CodeInterpreterError with the
     const session = makeSession(h.client, { keepAlive: { intervalMs: 30 }, retry: false });
     const events = recordEvents(session);
     await session.start();
+    // The first touch after the fault is awaited as the event it reports, not after a fixed sleep.
+    const reported = new Promise((resolve) => session.on('error', resolve));
     h.sim.fail({ path: /^\/containers\/[^/]+$/, method: 'GET', status: 403, times: 100 });
-    await new Promise((r) => setTimeout(r, 150));
+    await reported;
     const errors = events.of('error');
     expect(errors.length).toBeGreaterThan(0);
     expect(errors[0]!.error).toBeInstanceOf(RequestFailedError);

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
-import { CodeInterpreterSession, createRateLimiter } from '../../src/index.js';
+import { CodeInterpreterSession, createRateLimiter, type SessionStore } from '../../src/index.js';
 import { RedisSessionStore } from '../../src/redis/index.js';
 
 interface Job {
@@ -18,13 +18,44 @@ interface Job {
   turns?: number;
   processes?: number;
   keepAliveMs?: number;
+  /** The store's `redisTimeoutMs` (its default when absent). */
+  redisTimeoutMs?: number;
+  /** stall: the run's `timeoutMs`. */
+  runTimeoutMs?: number;
 }
 
 const job = JSON.parse(process.argv[2]!) as Job;
 const report = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 const errorOf = (error: unknown) => ({ name: (error as Error).name, message: (error as Error).message, cause: ((error as Error).cause as Error | undefined)?.name });
 
-const store = new RedisSessionStore({ redis: job.redisUrl, prefix: job.prefix });
+/** What happened, in order, in this process (stall mode): calls started and how they settled. */
+const trace: string[] = [];
+const settled = (what: string, error: unknown) => trace.push(`${what} ${error === undefined ? 'ok' : (error as Error).name}`);
+
+/** The store with every call traced: which calls a session waits on, and what ended each one. */
+function traced(inner: RedisSessionStore): SessionStore {
+  const call = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    trace.push(`store.${name} start`);
+    try {
+      const value = await fn();
+      settled(`store.${name}`, undefined);
+      return value;
+    } catch (error) {
+      settled(`store.${name}`, error);
+      throw error;
+    }
+  };
+  return {
+    load: (id, o) => call('load', () => inner.load(id, o)),
+    update: (id, change, o) => call(`update ${change.type}`, () => inner.update(id, change, o)),
+    delete: (id, o) => call('delete', () => inner.delete(id, o)),
+    withLock: (id, name, fn, o) => call(`withLock ${name}`, () => inner.withLock(id, name, fn, o)),
+    lease: (id, name, holder, ttlMs, o) => call(`lease ${name}`, () => inner.lease(id, name, holder, ttlMs, o)),
+  };
+}
+
+const redisStore = new RedisSessionStore({ redis: job.redisUrl, prefix: job.prefix, ...(job.redisTimeoutMs && { redisTimeoutMs: job.redisTimeoutMs }) });
+const store = job.mode === 'stall' ? traced(redisStore) : redisStore;
 const session = new CodeInterpreterSession({
   client: new OpenAI({ apiKey: 'sk-worker', baseURL: job.baseURL, maxRetries: 0 }),
   model: 'gpt-5',
@@ -88,18 +119,22 @@ switch (job.mode) {
     report({ ready: true, containerId: session.containerId });
     await nextLine(); // the parent stops Redis (SIGSTOP), then says go
     let started = performance.now();
-    const runError = await session.run('while Redis is stopped', { timeoutMs: 1000 }).then(
+    trace.push('run start');
+    const runError = await session.run('while Redis is stopped', { timeoutMs: job.runTimeoutMs! }).then(
       () => undefined,
       (e: unknown) => e,
     );
+    settled('run', runError);
     const runMs = performance.now() - started;
     started = performance.now();
+    trace.push('close start');
     const closeError = await session.close().then(
       () => undefined,
       (e: unknown) => e,
     );
+    settled('close', closeError);
     const closeMs = performance.now() - started;
-    report({ runMs, runError: runError && errorOf(runError), closeMs, closeError: closeError && errorOf(closeError) });
+    report({ runMs, runError: runError && errorOf(runError), closeMs, closeError: closeError && errorOf(closeError), trace });
     process.exit(0); // the parent resumes Redis only after this
     break;
   }

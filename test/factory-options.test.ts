@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { MAX_TIMER_MS } from '../src/timers.js';
-import { InvalidOptionsError, createRateLimiter, type RateLimiter } from '../src/index.js';
+import { createRateLimiter, type RateLimiter } from '../src/index.js';
+import { refusal } from './helpers/options.js';
 import { createRedisRateLimiter, type RedisRateLimiterOptions } from '../src/redis/index.js';
 import { createLimitedFetch, type LimitedFetchOptions } from '../src/transport/index.js';
 
@@ -9,16 +10,6 @@ import { createLimitedFetch, type LimitedFetchOptions } from '../src/transport/i
  * names the option and what to pass, before anything is sent (not at the first request, nor only
  * when Redis goes down), like the session's options. Unknown keys are refused too.
  */
-
-function refusal(make: () => unknown): InvalidOptionsError {
-  try {
-    make();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidOptionsError);
-    return error as InvalidOptionsError;
-  }
-  throw new Error('expected an InvalidOptionsError, but the options were accepted');
-}
 
 const spyLimiter = () => ({ acquire: vi.fn(async () => {}), tryAcquire: vi.fn(() => true) });
 

@@ -1,20 +1,25 @@
 import type { Socket } from 'node:net';
 import type { Redis, RedisOptions } from 'ioredis';
+import { z } from 'zod';
 import { raceSignal } from '../abort.js';
 import { InvalidOptionsError } from '../errors.js';
-import { setTimer } from '../timers.js';
+import { describeValue, setTimer } from '../timers.js';
 
 /** A Redis client, or a connection URL (`redis://host:port/db`) for one the library makes and owns. */
 export type RedisLike = Redis | string;
 
-/** The client to use and whether this library made it (and so must close it). */
+/** The zod schema of a `redis` option: an ioredis client (anything with `eval`) or a non-empty URL. */
+export const redisLikeSchema = z.custom<RedisLike>(
+  (v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'object' && v !== null && typeof (v as { eval?: unknown }).eval === 'function'),
+  { error: (issue) => `expected an ioredis client (new Redis(...)) or a redis:// URL, got ${describeValue(issue.input)}` },
+);
+
+/**
+ * The client to use and whether this library made it (and so must close it). `redis` was checked
+ * with {@link redisLikeSchema} by the constructor or factory that takes it.
+ */
 export async function connectRedis(redis: RedisLike, where: string, extra: RedisOptions = {}): Promise<{ client: Redis; owned: boolean }> {
-  if (typeof redis !== 'string') {
-    if (!redis || typeof (redis as Redis).eval !== 'function') {
-      throw new InvalidOptionsError(where, [{ path: 'redis', message: 'expected an ioredis client or a redis:// URL' }]);
-    }
-    return { client: redis, owned: false };
-  }
+  if (typeof redis !== 'string') return { client: redis, owned: false };
   let Client: typeof import('ioredis').Redis;
   try {
     Client = (await import('ioredis')).Redis;

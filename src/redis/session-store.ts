@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { sleep } from '../abort.js';
 import { CodeInterpreterError, StoreUnavailableError, describeError } from '../errors.js';
 import type { SessionFile } from '../files/types.js';
+import { validateFactoryOptions } from '../ratelimit/options.js';
 import { emptyState, type LeaseState, type SessionState, type SessionStore, type StateChange, type StateUpdate, type StoreCallOptions, type TranscriptEntry } from '../store/types.js';
-import { BoundedRedis, type RedisLike } from './connection.js';
+import { describeValue, durationMs } from '../timers.js';
+import { BoundedRedis, redisLikeSchema, type RedisLike } from './connection.js';
 
 export interface RedisSessionStoreOptions {
   /**
@@ -13,26 +16,51 @@ export interface RedisSessionStoreOptions {
    * yours to `quit()`.
    */
   redis: RedisLike;
-  /** Prefix of every key the store writes. @default 'cis:' */
+  /** Prefix of every key the store writes (no braces: the store adds the `{sessionId}` hash tag). @default 'cis:' */
   prefix?: string;
-  /** How long a session's state is kept after its last write. @default 604_800_000 (7 days) */
+  /** How long a session's state is kept after its last write (whole ms, at least 1). @default 604_800_000 (7 days) */
   ttlMs?: number;
   /**
    * How long a closed session's id stays closed: every call of a session with that id, in any
    * process, fails with `SessionClosedError` meanwhile. Reusing a `sessionId` after `close()`
-   * works again once it lapses. @default 3_600_000 (1 hour)
+   * works again once it lapses (whole ms, at least 1). @default 3_600_000 (1 hour)
    */
   tombstoneTtlMs?: number;
   /**
    * How long one Redis call may take before it counts as unreachable: the call then rejects with
-   * `StoreUnavailableError`. @default 2_000
+   * `StoreUnavailableError` (at least 1 ms). @default 2_000
    */
   redisTimeoutMs?: number;
-  /** How long a lock is held at most without being renewed (a crashed holder frees it then). @default 60_000 */
+  /**
+   * How long a lock is held at most without being renewed (a crashed holder frees it then); it is
+   * renewed every third of it while held (whole ms, at least 3). @default 60_000
+   */
   lockTtlMs?: number;
-  /** How long to wait for a lock before failing. @default 120_000 */
+  /** How long to wait for a lock before failing (0: try once). @default 120_000 */
   lockWaitMs?: number;
 }
+
+const prefixMessage = (issue: { input?: unknown }) =>
+  `expected a string without braces, e.g. 'myapp:cis:' (the store adds {sessionId}, the Redis Cluster hash tag that keeps a session's keys in one slot), got ${describeValue(issue.input)}`;
+
+/**
+ * What `new RedisSessionStore()` accepts (unknown keys are refused), checked at construction: a
+ * bad option fails there, not at the first call (nor only when Redis answers with an error). TTLs
+ * go to Redis as whole milliseconds (no timer holds them, so they may exceed a timer's range); the
+ * lock's renewal and each call's timeout are timers.
+ */
+const RedisSessionStoreOptionsSchema = z.strictObject({
+  redis: redisLikeSchema,
+  prefix: z
+    .string({ error: prefixMessage })
+    .refine((p) => !/[{}]/.test(p), { error: prefixMessage })
+    .optional(),
+  ttlMs: durationMs('ttlMs', { min: 1, max: Number.MAX_SAFE_INTEGER }).optional(),
+  tombstoneTtlMs: durationMs('tombstoneTtlMs', { min: 1, max: Number.MAX_SAFE_INTEGER }).optional(),
+  redisTimeoutMs: durationMs('redisTimeoutMs', { min: 1, integer: false }).optional(),
+  lockTtlMs: durationMs('lockTtlMs', { min: 3 }).optional(),
+  lockWaitMs: durationMs('lockWaitMs', { integer: false }).optional(),
+});
 
 /**
  * Applies one change, loads, or deletes, atomically (see `StateChange`). Layout, all keys of one
@@ -160,7 +188,9 @@ export class RedisSessionStore implements SessionStore {
   private readonly lockTtlMs: number;
   private readonly lockWaitMs: number;
 
+  /** @throws InvalidOptionsError naming each bad option and what to pass instead. */
   constructor(options: RedisSessionStoreOptions) {
+    validateFactoryOptions('new RedisSessionStore()', RedisSessionStoreOptionsSchema, options, "{ redis: 'redis://localhost:6379' }");
     this.redis = new BoundedRedis(options.redis, 'new RedisSessionStore()');
     this.prefix = options.prefix ?? 'cis:';
     this.ttlMs = options.ttlMs ?? 7 * 24 * 60 * 60_000;

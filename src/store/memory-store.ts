@@ -1,15 +1,27 @@
+import { z } from 'zod';
 import { raceSignal } from '../abort.js';
+import { describeValue, durationMs } from '../timers.js';
+import { parseWith } from '../validation.js';
 import { applyStateChange, copyState, emptyState, type LeaseState, type SessionState, type SessionStore, type StateChange, type StateUpdate, type StoreCallOptions } from './types.js';
 
 export interface MemorySessionStoreOptions {
   /**
    * How long a closed session's id stays closed: sessions sharing this store that use the id in
-   * that time get `SessionClosedError`. @default 3_600_000 (1 hour)
+   * that time get `SessionClosedError` (ms, 0 or more). @default 3_600_000 (1 hour)
    */
   tombstoneTtlMs?: number;
   /** The clock, in ms. @default Date.now */
   now?: () => number;
 }
+
+/** What `new MemorySessionStore()` accepts (unknown keys are refused), checked at construction. */
+const MemorySessionStoreOptionsSchema = z.strictObject(
+  {
+    tombstoneTtlMs: durationMs('tombstoneTtlMs', { max: Number.MAX_SAFE_INTEGER, integer: false }).optional(),
+    now: z.custom<() => number>((v) => typeof v === 'function', { error: (issue) => `expected now as a function () => number (ms), e.g. Date.now, got ${describeValue(issue.input)}` }).optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? `expected an options object such as { tombstoneTtlMs: 60_000 } (or none), got ${describeValue(issue.input)}` : undefined) },
+);
 
 /**
  * The default store: state lives in this process only, with the same semantics as
@@ -27,9 +39,12 @@ export class MemorySessionStore implements SessionStore {
   private readonly tombstoneTtlMs: number;
   private readonly now: () => number;
 
-  constructor(options: MemorySessionStoreOptions = {}) {
-    this.tombstoneTtlMs = options.tombstoneTtlMs ?? 60 * 60_000;
-    this.now = options.now ?? Date.now;
+  /** @throws InvalidOptionsError naming each bad option and what to pass instead. */
+  constructor(options?: MemorySessionStoreOptions) {
+    // Nothing to check without options: every session without a store of its own makes one of these.
+    if (options !== undefined) parseWith(MemorySessionStoreOptionsSchema, options, 'new MemorySessionStore()');
+    this.tombstoneTtlMs = options?.tombstoneTtlMs ?? 60 * 60_000;
+    this.now = options?.now ?? Date.now;
   }
 
   private isClosed(sessionId: string): boolean {

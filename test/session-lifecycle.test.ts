@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodeInterpreterSession, InvalidOptionsError, SessionClosedError } from '../src/index.js';
+import { createGate } from './helpers/gate.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { SALES_CSV, withMsw } from './helpers/sim.js';
 
@@ -198,11 +199,18 @@ describe('close()', () => {
   });
 
   it('waits for a container creation in flight and deletes it: no orphan', async () => {
-    h = withMsw({ latencyMs: 30 });
-    const session = makeSession(h.client);
+    h = withMsw();
+    // The creation is held at the gate after the server made the container and before its answer
+    // reaches the session, so close() comes while it is in flight whatever the load (after a fixed
+    // sleep, a slow run could see start() finish first).
+    const gate = createGate();
+    const session = makeSession(gate.client());
+    const held = gate.hold({ method: 'POST', path: '/containers', phase: 'response' });
     const starting = session.start().catch((error: unknown) => error); // it settles while close() runs
-    await new Promise((r) => setTimeout(r, 5));
-    await session.close();
+    await held.reached;
+    const closing = session.close();
+    held.release();
+    await closing;
     expect(await starting).toBeInstanceOf(SessionClosedError); // stopped by close(), which waited for it
     const containers = [...h.sim.containers.values()];
     expect(containers).toHaveLength(1);
@@ -223,15 +231,19 @@ describe('close()', () => {
 
 describe('close() during a call', () => {
   it('a run in flight that finds its container gone does not make a new one', async () => {
-    h = withMsw({ latencyMs: 40 });
-    const session = makeSession(h.client);
+    h = withMsw();
+    // The run is held at the gate before the server sees it, so close() comes while it is on its
+    // way whatever the load (after a fixed sleep, a slow run could get its answer first).
+    const gate = createGate();
+    const session = makeSession(gate.client());
     await session.start();
+    const held = gate.hold({ method: 'POST', path: '/responses', phase: 'request' });
     const running = session.run('hello').catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 5)); // the run is on its way
-    await session.close(); // deletes the container under it
-    const outcome = await running;
-    // Either the run got its answer before the delete, or it failed without re-creating.
-    if (outcome instanceof Error) expect(outcome).toBeInstanceOf(SessionClosedError);
+    await held.reached;
+    const closing = session.close(); // deletes the container under it
+    held.release();
+    await closing;
+    expect(await running).toBeInstanceOf(SessionClosedError);
     expect(h.sim.requestsTo('/containers', 'POST')).toHaveLength(1);
     expect([...h.sim.containers.values()].every((c) => c.status === 'deleted')).toBe(true);
   });

@@ -329,6 +329,11 @@ export function clause(text: string): string {
   return text.replace(/[.\s]+$/, '');
 }
 
+/** Any thrown value as an `Error` (for `error` events): itself, or an `Error` with its text. */
+export function asError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
 /** One line describing any thrown value, for messages and events. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message;

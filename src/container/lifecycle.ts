@@ -1,16 +1,15 @@
 import { SharedTask } from '../abort.js';
-import { ContainerExpiredError, SessionClosedError, describeError } from '../errors.js';
+import { ContainerExpiredError, SessionClosedError, asError, describeError } from '../errors.js';
 import type { CostTracker } from '../cost/tracker.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import { expirySignal, type CallKind } from './expiry.js';
+import { DEFAULT_EXPIRES_AFTER_MINUTES } from './create.js';
+import { establishContainer, type EstablishHost } from './establish.js';
 import { ContainerOrphans } from './orphans.js';
 import { probeContainer } from './probe.js';
-import { toContainerInfo, toNetworkPolicyParam, toSkillParam, type ApiContainer, type ContainerInfo, type ContainerOptions } from './types.js';
-
-/** The API's idle expiry when a container says nothing else. */
-export const DEFAULT_EXPIRES_AFTER_MINUTES = 20;
+import type { ContainerInfo, ContainerOptions } from './types.js';
 
 /** Re-creations one call may cause (a replacement that expires too) before it gives up with `ContainerExpiredError`. */
 export const MAX_RECREATIONS_PER_CALL = 3;
@@ -28,7 +27,7 @@ export interface ContainerCallResult<T> {
  * file in one request, and retries the call once. One expiry, one re-creation: concurrent callers
  * that see the same dead container share it, and with a shared store so do other processes.
  */
-export class ContainerLifecycle {
+export class ContainerLifecycle implements EstablishHost {
   private bringingUp: SharedTask<string> | undefined;
   private recovering: { from: string; task: SharedTask<string> } | undefined;
   /** The container this process has confirmed alive (created, adopted or recovered), as the API last described it. */
@@ -38,7 +37,7 @@ export class ContainerLifecycle {
   /** The work of {@link establish} in flight (a create sent, its recording in the store). */
   private readonly establishing = new Set<Promise<unknown>>();
   /** Set by the session's close(): no container may be made after it. */
-  private closed = false;
+  private stopped = false;
   /** Containers made by lost creates, and ones that could not be deleted: close() sweeps them. */
   readonly orphans: ContainerOrphans;
   /** Containers that replaced an expired one in this process so far (runs compare it to say `recovered`). */
@@ -47,7 +46,7 @@ export class ContainerLifecycle {
   expiresAfterMinutes: number;
 
   constructor(
-    private readonly deps: {
+    readonly deps: {
       runner: RequestRunner;
       state: StateHolder;
       events: TypedEmitter;
@@ -74,6 +73,11 @@ export class ContainerLifecycle {
   /** A container is being created, adopted or re-created right now. */
   get busy(): boolean {
     return this.bringingUp !== undefined || this.recovering !== undefined;
+  }
+
+  /** `close()` was called: no container may be made. */
+  get closed(): boolean {
+    return this.stopped;
   }
 
   holdsFile(containerId: string, fileId: string): boolean {
@@ -109,7 +113,7 @@ export class ContainerLifecycle {
    * `SessionClosedError` instead of creating one nobody would delete.
    */
   close(): void {
-    this.closed = true;
+    this.stopped = true;
     // Waits that sent nothing yet stop; a create already sent is finished (and then deleted).
     const reason = new SessionClosedError('close');
     this.bringingUp?.cancel(reason);
@@ -137,7 +141,7 @@ export class ContainerLifecycle {
       }
       const current = this.containerId;
       if (current && current === this.info?.id) return current;
-      if (this.closed) throw new SessionClosedError('run');
+      if (this.stopped) throw new SessionClosedError('run');
       // Shared by every caller: one aborting must not fail the others (SharedTask).
       if (!this.bringingUp) {
         const task = new SharedTask((shared) => this.bringUp(shared));
@@ -159,7 +163,7 @@ export class ContainerLifecycle {
     try {
       return await task.join(signal);
     } catch (error) {
-      if (!task.cancelled || signal?.aborted || this.closed) throw error;
+      if (!task.cancelled || signal?.aborted || this.stopped) throw error;
       if (this.bringingUp === task) this.bringingUp = undefined;
       if (this.recovering?.task === task) this.recovering = undefined;
       return undefined;
@@ -244,7 +248,7 @@ export class ContainerLifecycle {
         if (id !== undefined) return id;
         continue;
       }
-      if (this.closed) throw new SessionClosedError('run');
+      if (this.stopped) throw new SessionClosedError('run');
       const current = this.containerId;
       if (current && current !== expiredId && current === this.info?.id) return current;
       const task = new SharedTask((shared) => this.recreate(expiredId, reason, shared));
@@ -279,7 +283,8 @@ export class ContainerLifecycle {
     return this.establish(undefined, signal);
   }
 
-  private adopt(info: ContainerInfo): string {
+  /** Records `info` as the container this process confirmed alive. */
+  adopt(info: ContainerInfo): string {
     this.info = info;
     if (info.expiresAfterMinutes) this.expiresAfterMinutes = info.expiresAfterMinutes;
     this.deps.onActivity();
@@ -308,61 +313,12 @@ export class ContainerLifecycle {
   }
 
   /**
-   * Makes the session's container when the store has none (`replacing` undefined) or replaces the
-   * dead `replacing`. Runs under the store's `container` lock, so one container is made per
-   * session across every process, also when they start together: whoever comes second finds the
-   * first one's container and uses it. The store's compare-and-set (`replaceContainer`) is the
-   * final word; a process that loses it (a store without locks, a lock that lapsed) deletes the
-   * container it made and uses the winner's.
+   * Makes the session's container, or replaces the dead `replacing` ({@link establishContainer}),
+   * under the store's `container` lock; {@link settle} waits for it even when every caller
+   * stopped waiting (the work under the lock goes on after the wait for the lock gave up).
    */
   private establish(replacing: string | undefined, signal?: AbortSignal): Promise<string> {
-    const { state } = this.deps;
-    return state.withLock(
-      'container',
-      () => this.whileEstablishing(async () => {
-        for (let round = 0; ; round++) {
-          await state.reload(signal);
-          const current = state.current.containerId;
-          if (current && current !== replacing) {
-            // Another process (or an earlier round) made or adopted it meanwhile: use it if it lives.
-            const info = await this.retrieve(current, signal);
-            if (info && info.status !== 'expired') return this.adopt(info);
-          }
-          if (this.closed) throw new SessionClosedError('run');
-          const { info, made } = await this.obtain(current === undefined, signal);
-          let applied: boolean;
-          try {
-            // A container made is recorded even when every caller gave up meanwhile: it is kept for the next call.
-            applied = await state.update({ type: 'replaceContainer', from: current, to: info.id }, made ? undefined : signal);
-          } catch (error) {
-            // Closed meanwhile, or the store failed: the container must not outlive this call unowned.
-            if (made) await this.discard(info.id);
-            throw error;
-          }
-          if (applied) {
-            const id = this.announce(info, made, current);
-            // Files other processes added after this one read the manifest (and before the
-            // compare-and-set) are in the state now, but not in the container: attach them.
-            try {
-              for (const file of state.current.files) {
-                if (!this.holdsFile(info.id, file.fileId)) await this.attach(info.id, file.fileId, signal);
-              }
-            } catch (error) {
-              // The new container died before its files were in (expired at once): replace it too.
-              if (signal?.aborted || this.closed || !(await this.isExpiry(error, 'container-file', info.id, signal))) throw error;
-              if (round >= 2) throw new ContainerExpiredError(info.id, `Container ${info.id} expired while its files were being put in; try again.`, { cause: error });
-              replacing = info.id;
-              continue;
-            }
-            return id;
-          }
-          if (made) await this.discard(info.id);
-          if (round >= 2) throw new ContainerExpiredError(current ?? info.id, 'Other processes kept replacing the container; try again.');
-          replacing = current;
-        }
-      }),
-      signal,
-    );
+    return this.deps.state.withLock('container', () => this.whileEstablishing(() => establishContainer(this, replacing, signal)), signal);
   }
 
   /** Runs `work`, which {@link settle} waits for even when every caller stopped waiting. */
@@ -376,88 +332,20 @@ export class ContainerLifecycle {
     return running;
   }
 
-  /** The container to record: the one named in `container.id` when first asked and alive, else a new one. */
-  private async obtain(first: boolean, signal?: AbortSignal): Promise<{ info: ContainerInfo; made: boolean }> {
-    const requested = this.deps.options.id;
-    if (first && requested) {
-      const info = await this.retrieve(requested, signal);
-      if (info && info.status !== 'expired') return { info, made: false };
-    }
-    return { info: await this.create(signal), made: true };
-  }
-
-  private announce(info: ContainerInfo, made: boolean, previous: string | undefined): string {
-    const { events, runner, state } = this.deps;
-    const id = this.adopt(info);
-    if (!made) return id;
-    if (previous === undefined) {
-      events.emit('container.created', { container: info });
-    } else {
-      runner.stats.recreations++;
-      events.emit('container.recreated', { previousContainerId: previous, container: info, restoredFiles: state.current.files.length });
-    }
-    return id;
-  }
-
-  /** Deletes a container this process made but may not keep; a failure is reported, not thrown (the caller has its own). */
-  private async discard(id: string): Promise<void> {
-    try {
-      await this.deleteContainer(id);
-    } catch (error) {
-      this.deps.events.emit('error', {
-        operation: 'containers.delete (discarding a container another process replaced)',
-        error: error instanceof Error ? error : new Error(String(error)),
-      });
-    }
-  }
-
-  /** One request makes the container and brings back every tracked file (`file_ids`). */
-  private async create(signal?: AbortSignal): Promise<ContainerInfo> {
-    const { options, runner, state, defaultName } = this.deps;
-    const fileIds = state.current.files.map((f) => f.fileId);
-    const body = {
-      name: options.name ?? defaultName,
-      ...(options.memoryLimit !== undefined && { memory_limit: options.memoryLimit }),
-      ...(options.expiresAfterMinutes !== undefined && {
-        expires_after: { anchor: 'last_active_at' as const, minutes: options.expiresAfterMinutes },
-      }),
-      ...(options.networkPolicy !== undefined && { network_policy: toNetworkPolicyParam(options.networkPolicy) }),
-      ...(options.skills !== undefined && options.skills.length > 0 && { skills: options.skills.map(toSkillParam) }),
-      ...(fileIds.length > 0 && { file_ids: fileIds }),
-    };
-    const startedAt = Math.floor(Date.now() / 1000);
-    // Once sent, a create is not aborted (it may have made the container; the answer would be
-    // lost): an abort only stops the waits before it. A create whose answer was lost is looked for
-    // before making a second one; only names this session generated are unique enough to claim.
-    const created = await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), {
-      signal,
-      detached: {},
-      reconcile: () => this.orphans.claim(body.name, startedAt, options.name === undefined),
-    });
-    runner.stats.containersCreated++;
-    this.deps.cost?.created(created.id, (created as ApiContainer).memory_limit ?? options.memoryLimit, (created as ApiContainer).expires_after?.minutes ?? options.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES);
-    for (const fileId of fileIds) this.noteFile(created.id, fileId);
-    return toContainerInfo(created as ApiContainer);
-  }
-
   /**
    * The container's details, or undefined when the API no longer knows it (404) or says it
    * expired. Where `containers.retrieve` is refused (Azure OpenAI) the container is looked at by
    * listing its files instead; when even that cannot tell, it counts as alive (see probe.ts).
    */
-  private async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve', kind: 'work' | 'touch' = 'work'): Promise<ContainerInfo | undefined> {
+  async retrieve(id: string, signal?: AbortSignal, operation = 'containers.retrieve', kind: 'work' | 'touch' = 'work'): Promise<ContainerInfo | undefined> {
     const found = await probeContainer(this.deps.runner, id, operation, signal, this.info);
     if (found.state === 'gone') return undefined;
     if (found.state === 'unknown') {
-      this.deps.events.emit('error', { operation: `${operation}: could not tell whether container ${id} is alive; assuming it is`, error: toError(found.error) });
+      this.deps.events.emit('error', { operation: `${operation}: could not tell whether container ${id} is alive; assuming it is`, error: asError(found.error) });
       if (kind === 'touch') this.deps.onActivity(kind); // keep-alive goes on: the next round looks again
       return this.info?.id === id ? this.info : { id, name: '', status: 'unknown', createdAt: 0 };
     }
     this.deps.onActivity(kind);
     return found.info;
   }
-}
-
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

@@ -5,7 +5,7 @@ import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, clause, describeError, errnoCode, fsHint } from '../errors.js';
+import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, asError, clause, describeError, errnoCode, fsHint } from '../errors.js';
 import { bodyChunks } from './body.js';
 import { numberedName, safeFilename } from './safe-filename.js';
 
@@ -89,7 +89,7 @@ export async function saveStream(
       } catch (error) {
         // A throwing listener fails this save like any write error; thrown out of _transform it
         // would escape the pipeline (an unhandled error on Node 22, and the download left open).
-        return callback(error instanceof Error ? error : new Error(String(error)));
+        return callback(asError(error));
       }
       callback(null, chunk);
     },

@@ -1,4 +1,5 @@
 import type { Downloads } from '../downloads/downloads.js';
+import { asError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { RunResult } from '../runs/result.js';
@@ -44,7 +45,7 @@ export async function persistGeneratedFiles(
       if (signal?.aborted) throw caught;
       // The run's answer is good and already in the conversation: it is returned, and the file
       // that could not be copied is reported, on the result and the `error` event.
-      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const error = asError(caught);
       failures.push({ containerId: generated.containerId, fileId: generated.fileId, filename: generated.filename, error });
       deps.events.emit('error', { operation: 'persistGeneratedFiles', error });
     }

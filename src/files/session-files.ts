@@ -1,6 +1,6 @@
 import type { OpenAI, Uploadable } from 'openai';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
-import { FileNotFoundError, SessionClosedError } from '../errors.js';
+import { FileNotFoundError, SessionClosedError, asError } from '../errors.js';
 import type { TypedEmitter } from '../events.js';
 import { isNotFound } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
@@ -253,7 +253,7 @@ export class SessionFiles {
       await this.deps.runner.send('files.delete', (client) => client.files.delete(fileId));
     } catch (error) {
       if (isNotFound(error)) return;
-      this.deps.events.emit('error', { operation: `files.delete (${fileId}, uploaded while the session was closed)`, error: error instanceof Error ? error : new Error(String(error)) });
+      this.deps.events.emit('error', { operation: `files.delete (${fileId}, uploaded while the session was closed)`, error: asError(error) });
     }
   }
 

@@ -1,5 +1,5 @@
 import { addCostSummaries, emptyCostSummary, type CostSummary } from '../cost/types.js';
-import { CodeInterpreterError, InvalidOptionsError, describeError } from '../errors.js';
+import { CodeInterpreterError, InvalidOptionsError, asError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { CodeInterpreterSession } from '../session.js';
 import { validatePoolOptions, type ResolvedPoolOptions } from './options.js';
@@ -279,7 +279,7 @@ export class SessionPool implements AsyncDisposable {
     const detach = this.options.end === 'detach';
     const ending = (detach ? session.close({ deleteContainer: false, deleteFiles: false }) : session.close())
       .catch((error: unknown) => {
-        this.events.emit('error', { operation: `closing the session of "${key}" (${reason})`, error: error instanceof Error ? error : new Error(describeError(error)), key });
+        this.events.emit('error', { operation: `closing the session of "${key}" (${reason})`, error: asError(error), key });
       })
       .then(() => {
         if (detach && session.containerId !== undefined) this.detached.add(session);

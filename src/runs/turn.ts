@@ -1,4 +1,5 @@
 import { combineSignals } from '../abort.js';
+import { asError } from '../errors.js';
 import { RunOptionsSchema, validateCallOptions, validateRunFiles, validateRunInput } from '../call-options.js';
 import type { Downloads } from '../downloads/downloads.js';
 import type { TypedEmitter } from '../events.js';
@@ -103,7 +104,7 @@ async function afterRun(parts: TurnParts, result: RunResult, opts: RunOptions, s
     if (signal?.aborted) throw caught;
     // The run's answer is good (and in the conversation): return it without generatedFiles,
     // and report why. With persistGeneratedFiles, the files it cites are still copied.
-    const error = caught instanceof Error ? caught : new Error(String(caught));
+    const error = asError(caught);
     parts.events.emit('error', { operation: persist ? 'persistGeneratedFiles' : 'listGeneratedFiles', error });
     if (persist) result.persistErrors = [{ containerId: result.containerId, error }];
   }

@@ -3,12 +3,13 @@
 // example tests do) against the simulator over HTTP in its own process. SIGTERM ends
 // it with exit code 0 and nothing left billing — every container and uploaded file deleted — also
 // with a request still in flight. Measured in the simulator's own state.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { expect, it, vi } from 'vitest';
 import { startSimulatorProcess } from '../../test/helpers/sim-process.js';
+import { killAfter } from '../../test/helpers/watchdog.js';
 
 const SERVER = fileURLToPath(new URL('./server.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,17 +29,7 @@ it('on SIGTERM closes every session and exits 0: no container and no uploaded fi
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const output: string[] = [];
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  let watchdog: ChildProcess | undefined;
-  const stopWatchdog = () => {
-    const group = watchdog?.pid;
-    watchdog = undefined;
-    if (group === undefined) return;
-    try {
-      process.kill(-group, 'SIGKILL'); // its process group: sh and its sleep
-    } catch {
-      // already gone
-    }
-  };
+  let watchdog: ReturnType<typeof killAfter> | undefined;
   try {
     const base = await new Promise<string>((resolve, reject) => {
       createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -69,16 +60,16 @@ it('on SIGTERM closes every session and exits 0: no container and no uploaded fi
       () => 'connection closed',
     );
     await vi.waitFor(async () => expect((await sim.control.requests()).filter((r) => r.method === 'POST' && r.path === '/containers')).toHaveLength(3), { timeout: 10_000, interval: 20 });
-    // The grace period is kept as an orchestrator keeps it: by another process (`sleep`, then
-    // SIGKILL), whose timer this test's event loop cannot delay. Its verdict is the exit status
-    // the kernel reports: exit code 0 and no signal means the server ended by itself before the
-    // SIGKILL was due; killed by it, the status says SIGKILL. (Timing the exit on this process's
-    // clock measured this process too: a late loop saw a prompt exit late.)
+    // The grace period is kept as an orchestrator keeps it: by another process, whose timer this
+    // test's event loop cannot delay (killAfter). Its verdict is the exit status the kernel
+    // reports: exit code 0 and no signal means the server ended by itself before the SIGKILL was
+    // due. (Timing the exit on this process's clock measured this process too: a late loop saw a
+    // prompt exit late.)
     const sent = Date.now();
     child.kill('SIGTERM');
-    watchdog = spawn('sh', ['-c', 'sleep "$1" && kill -KILL "$2"', 'watchdog', String(EXIT_WITHIN_MS / 1000), String(child.pid)], { stdio: 'ignore', detached: true });
+    watchdog = killAfter(child.pid!, EXIT_WITHIN_MS);
     const [code, signal] = await exited;
-    stopWatchdog();
+    watchdog.stop();
     console.log(`SIGTERM to exit: ${Date.now() - sent} ms (grace period ${EXIT_WITHIN_MS} ms)`);
 
     expect({ code, signal, stderr }).toEqual({ code: 0, signal: null, stderr: '' });
@@ -92,7 +83,7 @@ it('on SIGTERM closes every session and exits 0: no container and no uploaded fi
     expect(log.filter((r) => r.method === 'DELETE' && r.path.startsWith('/containers/') && r.status === 200)).toHaveLength(3);
     expect(output.filter((line) => / ended \(shutdown\)/.test(line)).map((line) => /session of (\w+)/.exec(line)![1]).sort()).toEqual(['alice', 'bob', 'carol']);
   } finally {
-    stopWatchdog();
+    watchdog?.stop();
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await sim.stop();
   }

@@ -6,7 +6,7 @@ import { callbackSchema, limiterOptionsSchema, rateLimiterSchema, validateFactor
 import { holdFor, sinceArrival } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
 import { describeValue, durationMs } from '../timers.js';
-import { BoundedRedis, type RedisLike } from './connection.js';
+import { BoundedRedis, redisLikeSchema, type RedisLike } from './connection.js';
 import { RENEW_SCRIPT, RESERVE_SCRIPT, STAMP_SCRIPT } from './rate-limit-scripts.js';
 
 export class RateLimiterUnavailableError extends CodeInterpreterError {}
@@ -72,9 +72,7 @@ const keyMessage = (issue: { input?: unknown }) =>
 
 /** What `createRedisRateLimiter` accepts (unknown keys are refused): every option checked here, not at the first call or outage. */
 const RedisRateLimiterOptionsSchema = limiterOptionsSchema({
-  redis: z.custom<RedisLike>((v) => (typeof v === 'string' && v.trim() !== '') || (typeof v === 'object' && v !== null && typeof (v as { eval?: unknown }).eval === 'function'), {
-    error: (issue) => `expected an ioredis client (new Redis(...)) or a redis:// URL, got ${describeValue(issue.input)}`,
-  }),
+  redis: redisLikeSchema,
   key: z.string({ error: keyMessage }).refine((k) => k.trim() !== '', { error: keyMessage }),
   redisTimeoutMs: durationMs('redisTimeoutMs', { min: 1, integer: false }).optional(),
   fallback: rateLimiterSchema('a RateLimiter to use while Redis is unreachable').optional(),

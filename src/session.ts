@@ -30,6 +30,7 @@ import type { RunOptions } from './runs/request.js';
 import type { RunResult } from './runs/result.js';
 import { runTurn, streamTurn, turnSignal, turnStartSeconds } from './runs/turn.js';
 import { SessionParts } from './session/parts.js';
+import { onCallsSettled } from './session/settled-hook.js';
 import { shutdown, type CloseOptions } from './session/shutdown.js';
 import type { SessionFetch } from './transport/session-fetch.js';
 
@@ -116,6 +117,20 @@ export class CodeInterpreterSession implements AsyncDisposable {
   /** When a method of the session was last called (epoch ms); a pool closes sessions idle past its `idleMs`. */
   get lastUsedAt(): number {
     return this.parts.calls.lastUsedAt;
+  }
+
+  /**
+   * Calls of the session in flight now: methods running (`run()`, `upload()`, `download()`, …), a
+   * `stream()` until it ends (the time between its events included), and a {@link fetch} until its
+   * body is read. A pool never evicts or sweeps a session with calls in flight.
+   */
+  get callsInFlight(): number {
+    return this.parts.calls.inFlight.count;
+  }
+
+  /** @internal Runs `listener` each time the last call in flight ends; returns a function that stops it. */
+  [onCallsSettled](listener: () => void): () => void {
+    return this.parts.calls.inFlight.onSettled(listener);
   }
 
   /** Whether `close()` has been called. */

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CodeInterpreterSession, InvalidOptionsError, PoolFullError, SessionPool, createRateLimiter, type SessionPoolEvents, type SessionPoolOptions } from '../src/index.js';
+import { createGate } from './helpers/gate.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
 import { withMsw } from './helpers/sim.js';
@@ -21,10 +22,10 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-function makePool(overrides: Partial<SessionPoolOptions> = {}) {
+function makePool(overrides: Partial<SessionPoolOptions> = {}, gate?: ReturnType<typeof createGate>) {
   h = withMsw();
   const pool = new SessionPool({
-    session: { client: h.client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000 }), keepAlive: false },
+    session: { client: gate ? gate.client() : h.client, model: 'gpt-5', rateLimiter: createRateLimiter({ limit: 10_000, intervalMs: 1000 }), keepAlive: false },
     ...overrides,
   });
   const evictions: Array<SessionPoolEvents['session.evicted']> = [];
@@ -80,6 +81,70 @@ describe('SessionPool', () => {
     await vi.waitFor(() => expect(evictions.map((e) => e.key)).toEqual(['b']));
     expect(pool.has('a')).toBe(true);
     a.release();
+    await pool.close();
+  });
+
+  it('never evicts a session with a run in flight: get() waits for the run to end, then evicts it', async () => {
+    const gate = createGate();
+    const { pool, evictions } = makePool({ maxSessions: 1 }, gate);
+    const a = await pool.get('a'); // not leased: only the run makes it busy
+    const held = gate.hold({ method: 'POST', path: '/responses', phase: 'request' });
+    const running = a.run('hello');
+    await held.reached;
+    expect(a.callsInFlight).toBe(1);
+    let got = false;
+    const b = pool.get('b').then((s) => ((got = true), s));
+    await vi.waitFor(() => expect(pool.stats.waiting).toBe(1));
+    expect(got).toBe(false);
+    expect(a.closed).toBe(false);
+    expect(evictions).toEqual([]);
+    held.release();
+    expect(typeof (await running).text).toBe('string'); // the run finished: not cut off by the eviction
+    expect((await b).id).toBe('b'); // then a, idle now, made room
+    await vi.waitFor(() => expect(evictions.map((e) => [e.key, e.reason])).toEqual([['a', 'capacity']]));
+    expect(a.callsInFlight).toBe(0);
+    expect(h.sim.requestsTo('/responses', 'POST')).toHaveLength(1);
+    await pool.close();
+  });
+
+  it('whenFull "evict" with every session busy gives up after waitTimeoutMs, naming maxSessions', async () => {
+    const gate = createGate();
+    const { pool } = makePool({ maxSessions: 1, waitTimeoutMs: 50 }, gate);
+    const a = await pool.get('a');
+    const held = gate.hold({ method: 'POST', path: '/responses', phase: 'request' });
+    const running = a.run('hello');
+    await held.reached;
+    const error = await pool.get('b').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PoolFullError);
+    expect((error as Error).message).toMatch(/waited 50 ms \(waitTimeoutMs\); 1 of maxSessions 1 open.*in use \(leased or with a call in flight\)/);
+    held.release();
+    await running;
+    await pool.close();
+  });
+
+  it('the sweeper never closes a session with a call in flight, however long it runs', async () => {
+    let clock = Date.now(); // the session's own lastUsedAt is on the real clock
+    const gate = createGate();
+    const { pool, evictions } = makePool({ idleMs: 1000, now: () => clock }, gate);
+    const a = await pool.get('a');
+    const held = gate.hold({ method: 'POST', path: '/responses', phase: 'request' });
+    const running = a.run('hello');
+    await held.reached;
+    clock += 60_000;
+    expect(pool.sweep()).toBe(0);
+    held.release();
+    await running;
+    // A stream counts as in flight until it ends, the time between its events included.
+    const events = a.stream('hello')[Symbol.asyncIterator]();
+    await events.next();
+    expect(a.callsInFlight).toBe(1);
+    clock += 60_000;
+    expect(pool.sweep()).toBe(0);
+    await events.return?.();
+    expect(a.callsInFlight).toBe(0);
+    clock += 60_000;
+    expect(pool.sweep()).toBe(1);
+    await vi.waitFor(() => expect(evictions.map((e) => [e.key, e.reason])).toEqual([['a', 'idle']]));
     await pool.close();
   });
 

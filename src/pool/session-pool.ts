@@ -2,6 +2,7 @@ import { addCostSummaries, emptyCostSummary, type CostSummary } from '../cost/ty
 import { CodeInterpreterError, InvalidOptionsError, asError } from '../errors.js';
 import { Emitter } from '../events.js';
 import { CodeInterpreterSession } from '../session.js';
+import { onCallsSettled } from '../session/settled-hook.js';
 import { validatePoolOptions, type ResolvedPoolOptions } from './options.js';
 import {
   PoolFullError,
@@ -19,6 +20,8 @@ interface Entry {
   /** Last `get()` / lease / release, epoch ms (the session's own `lastUsedAt` counts too). */
   touchedAt: number;
   leases: number;
+  /** Stops listening for the session's calls settling. */
+  unlisten: () => void;
 }
 
 interface Waiter {
@@ -126,7 +129,7 @@ export class SessionPool implements AsyncDisposable {
     const now = this.options.now();
     let count = 0;
     for (const entry of [...this.entries.values()]) {
-      if (entry.leases === 0 && now - this.lastUsed(entry) >= this.options.idleMs) {
+      if (!this.inUse(entry) && now - this.lastUsed(entry) >= this.options.idleMs) {
         this.remove(entry, 'idle');
         count++;
       }
@@ -207,6 +210,8 @@ export class SessionPool implements AsyncDisposable {
 
   private async make(key: string, signal: AbortSignal | undefined): Promise<Entry> {
     await this.ending.get(key); // the key's previous session must finish closing before its id is reused
+    // One deadline for the whole wait, however often the waiter is woken to look again.
+    const deadline = this.options.now() + this.options.waitTimeoutMs;
     while (!this.hasRoom()) {
       if (this.closing) throw new CodeInterpreterError(`SessionPool: closed while get("${key}") waited for room.`);
       const victim = this.options.whenFull === 'evict' ? this.leastRecentlyUsedIdle() : undefined;
@@ -215,11 +220,13 @@ export class SessionPool implements AsyncDisposable {
         continue;
       }
       if (this.options.whenFull === 'fail') throw new PoolFullError(key, this.fullDetail());
-      await this.waitForRoom(key, signal);
+      await this.waitForRoom(key, signal, deadline);
     }
     if (this.closing) throw new CodeInterpreterError(`SessionPool: closed while get("${key}") waited for room.`);
     const session = new CodeInterpreterSession({ ...this.options.sessionOptions(key), sessionId: this.options.sessionId(key) });
-    const entry: Entry = { key, session, touchedAt: this.options.now(), leases: 0 };
+    // A session whose last call ends may be the idle one a waiter evicts ('evict'): it looks again.
+    const unlisten = this.options.whenFull === 'evict' ? session[onCallsSettled](() => this.wake()) : () => {};
+    const entry: Entry = { key, session, touchedAt: this.options.now(), leases: 0, unlisten };
     this.entries.set(key, entry);
     this.made++;
     this.startSweeper();
@@ -242,7 +249,12 @@ export class SessionPool implements AsyncDisposable {
 
   private fullDetail(): string {
     const { maxSessions, maxLiveContainers } = this.options;
-    return `${this.entries.size} of maxSessions ${maxSessions} open, ${this.liveContainers()} of maxLiveContainers ${maxLiveContainers === Infinity ? 'unlimited' : maxLiveContainers} holding a container, every one of them leased`;
+    return `${this.entries.size} of maxSessions ${maxSessions} open, ${this.liveContainers()} of maxLiveContainers ${maxLiveContainers === Infinity ? 'unlimited' : maxLiveContainers} holding a container, every one of them in use (leased or with a call in flight)`;
+  }
+
+  /** Leased, or with a call in flight (a run, a stream being read, a download body): not idle, never evicted or swept. */
+  private inUse(entry: Entry): boolean {
+    return entry.leases > 0 || entry.session.callsInFlight > 0;
   }
 
   /** The idle session used longest ago; for a container cap, one that holds a container. */
@@ -250,7 +262,7 @@ export class SessionPool implements AsyncDisposable {
     const needContainer = this.entries.size + this.making.size <= this.options.maxSessions;
     let best: Entry | undefined;
     for (const entry of this.entries.values()) {
-      if (entry.leases > 0 || (needContainer && entry.session.containerId === undefined)) continue;
+      if (this.inUse(entry) || (needContainer && entry.session.containerId === undefined)) continue;
       if (!best || this.lastUsed(entry) < this.lastUsed(best)) best = entry;
     }
     return best;
@@ -273,6 +285,7 @@ export class SessionPool implements AsyncDisposable {
   private remove(entry: Entry, reason: EvictionReason): void {
     if (this.entries.get(entry.key) !== entry) return;
     this.entries.delete(entry.key);
+    entry.unlisten();
     this.evicted[reason]++;
     const idleMs = Math.max(0, this.options.now() - this.lastUsed(entry));
     const { session, key } = entry;
@@ -294,7 +307,7 @@ export class SessionPool implements AsyncDisposable {
     this.wake();
   }
 
-  private waitForRoom(key: string, signal: AbortSignal | undefined): Promise<void> {
+  private waitForRoom(key: string, signal: AbortSignal | undefined, deadline: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         clearTimeout(waiter.timer);
@@ -316,7 +329,10 @@ export class SessionPool implements AsyncDisposable {
           done();
           reject(error);
         },
-        timer: setTimeout(() => waiter.reject(new PoolFullError(key, `waited ${this.options.waitTimeoutMs} ms (waitTimeoutMs); ${this.fullDetail()}`)), this.options.waitTimeoutMs),
+        timer: setTimeout(
+          () => waiter.reject(new PoolFullError(key, `waited ${this.options.waitTimeoutMs} ms (waitTimeoutMs); ${this.fullDetail()}`)),
+          Math.max(0, deadline - this.options.now()),
+        ),
       };
       if (signal?.aborted) return reject(signal.reason);
       signal?.addEventListener('abort', onAbort, { once: true });

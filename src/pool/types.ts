@@ -5,7 +5,11 @@ import type { CodeInterpreterSession, CloseOptions } from '../session.js';
 
 /** What the pool does when `get()` needs a new session and the pool is at a cap. */
 export type WhenFull =
-  /** Close the least recently used idle session (none idle: wait as with `'wait'`). */
+  /**
+   * Close the least recently used idle session: one neither leased nor with a call in flight (a
+   * `run()`, a `stream()` being read, a `fetch` body). None idle: wait as with `'wait'`, and take
+   * the first session whose calls end or that is released.
+   */
   | 'evict'
   /** Wait (up to `waitTimeoutMs`) until a session is closed, released or swept. */
   | 'wait'
@@ -32,7 +36,8 @@ export interface SessionPoolOptions {
    */
   session: Omit<SessionOptions, 'sessionId'> | ((key: string) => Omit<SessionOptions, 'sessionId'>);
   /**
-   * Close a session once it has not been used (no `get()`, no method call, no lease) for this long.
+   * Close a session once it has not been used (no `get()`, no method call, no lease) for this long;
+   * a session with a call in flight is never closed by the sweeper.
    * The session's keep-alive stops at the same point unless `keepAlive.idleTimeoutMs` says otherwise.
    * @default 1_800_000 (30 minutes)
    */
@@ -47,7 +52,7 @@ export interface SessionPoolOptions {
   maxLiveContainers?: number;
   /** At a cap: evict the least recently used idle session, wait, or fail. @default 'evict' */
   whenFull?: WhenFull;
-  /** How long `get()` waits for room (`whenFull: 'wait'`, or `'evict'` with every session leased) before `PoolFullError`. @default 30_000 */
+  /** How long `get()` waits for room (`whenFull: 'wait'`, or `'evict'` with every session in use) before `PoolFullError`. @default 30_000 */
   waitTimeoutMs?: number;
   /** How evicted sessions end, and how `pool.close()` ends them. @default 'close' */
   end?: EndMode;

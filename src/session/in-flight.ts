@@ -11,6 +11,34 @@ export class InFlightCalls {
   private readonly controller = new AbortController();
   private readonly running = new Set<Promise<unknown>>();
   private closed = false;
+  private calls = 0;
+  private readonly settledListeners = new Set<() => void>();
+
+  /** Calls in flight now: public methods running, streams not yet finished, `fetch` bodies not yet read. */
+  get count(): number {
+    return this.calls;
+  }
+
+  /**
+   * Counts a call as in flight until the returned function is called (once; later calls do
+   * nothing). When the count falls to 0, `onSettled` listeners run (a pool waiting for an idle
+   * session to evict looks again).
+   */
+  enter(): () => void {
+    this.calls++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.calls === 0) for (const listener of [...this.settledListeners]) listener();
+    };
+  }
+
+  /** Calls `listener` each time the last call in flight ends; returns a function that stops it. */
+  onSettled(listener: () => void): () => void {
+    this.settledListeners.add(listener);
+    return () => this.settledListeners.delete(listener);
+  }
 
   /** The signal a call runs with: the caller's (if any) or `close()`. */
   signalFor(caller: AbortSignal | undefined): AbortSignal {
@@ -57,10 +85,21 @@ export class InFlightCalls {
   async fetch(fetchFn: (input: string | URL | Request, init: RequestInit) => Promise<Response>, input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
     const caller = init.signal ?? (input instanceof Request ? input.signal : undefined) ?? undefined;
     const signal = this.signalFor(caller);
-    const response = await this.run('fetch', caller, () => fetchFn(input, { ...init, signal }));
-    if (!response.body) return response;
+    const leave = this.enter();
+    let response: Response;
+    try {
+      response = await this.run('fetch', caller, () => fetchFn(input, { ...init, signal }));
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    if (!response.body) {
+      leave();
+      return response;
+    }
     let finish!: () => void;
     const ended = new Promise<void>((resolve) => (finish = resolve));
+    void ended.then(leave);
     signal.addEventListener('abort', finish, { once: true });
     void ended.then(() => signal.removeEventListener('abort', finish));
     this.hold(ended);

@@ -43,6 +43,7 @@ export class PublicCalls {
     // The call runs with the caller's signal and close()'s (see InFlightCalls): close() stops it and waits for it.
     const signal = this.inFlight.signalFor(caller);
     let started = false;
+    const leave = this.inFlight.enter();
     try {
       return await this.inFlight.run(method, caller, async () => {
         await this.begin(method, signal);
@@ -51,6 +52,8 @@ export class PublicCalls {
       });
     } catch (error) {
       throw this.error(method, error, caller, started);
+    } finally {
+      leave();
     }
   }
 
@@ -68,6 +71,8 @@ export class PublicCalls {
     const signal = this.inFlight.signalFor(caller);
     let started = false;
     const steps = fn(signal);
+    // In flight from the first step until the generator ends, the caller's time between events included.
+    const leave = this.inFlight.enter();
     try {
       let step = await this.inFlight.run(method, caller, async () => {
         await this.begin(method, signal);
@@ -81,7 +86,11 @@ export class PublicCalls {
     } catch (error) {
       throw this.error(method, error, caller, started);
     } finally {
-      await steps.return();
+      try {
+        await steps.return();
+      } finally {
+        leave();
+      }
     }
   }
 

@@ -183,7 +183,16 @@ export function validateRunInput(method: string, input: unknown): void {
 /** A file to download: a `result.files` / citation entry, or a container file id. */
 export function validateFileRef(method: string, ref: unknown): void {
   if (typeof ref === 'string') {
-    if (ref.trim() === '') throw new InvalidOptionsError(`${method}()`, [{ path: 'ref', message: 'expected a container file id (`cfile_…`), got an empty string' }]);
+    const fail = (message: string) => {
+      throw new InvalidOptionsError(`${method}()`, [{ path: 'ref', message }]);
+    };
+    if (ref.trim() === '') fail('expected a container file id (`cfile_…`), got an empty string');
+    // The API documents ids only by example (`cfile_682e…`), so no prefix or length is required;
+    // but no API id holds a path separator, whitespace or a control character.
+    if (ref.includes('/') || ref.includes('\\')) {
+      fail(`expected a container file id (\`cfile_…\`), got a path ${describeValue(ref)}: pass an entry of result.files, or the \`id\` listFiles() gives for it`);
+    }
+    if (/[\s\p{Cc}]/u.test(ref)) fail(`expected a container file id (\`cfile_…\`), got ${describeValue(ref)} (an id has no spaces or control characters)`);
     return;
   }
   const parsed = fileRefObject.safeParse(ref);

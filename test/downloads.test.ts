@@ -7,7 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DownloadTooLargeError, FileNotFoundError, safeFilename } from '../src/index.js';
+import { DownloadTooLargeError, FileNotFoundError, InvalidOptionsError, safeFilename } from '../src/index.js';
 import { saveStream } from '../src/downloads/save-stream.js';
 import { MAX_FILENAME_BYTES, numberedName } from '../src/downloads/safe-filename.js';
 import { makeSession } from './helpers/session.js';
@@ -179,6 +179,38 @@ describe('downloads through the session', () => {
     const gone = await session.download(result.files[0]!).catch((e: unknown) => e);
     expect(gone).toBeInstanceOf(FileNotFoundError);
     expect((gone as Error).message).toMatch(/its container has expired or was replaced.*persistGeneratedFiles: true/);
+    await session.close();
+  });
+
+  it('a file id on a session with no container is not found without a request: no container is made to look', async () => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    for (const call of [() => session.download('cfile_doesnotexist'), () => session.downloadStream('cfile_doesnotexist'), async () => session.saveFile('cfile_doesnotexist', await tempDir())]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(FileNotFoundError);
+      expect((error as FileNotFoundError).containerId).toBeUndefined();
+      expect((error as Error).message).toMatch(/^File cfile_doesnotexist was not found: the session has no container.*nothing was sent.*result\.files/);
+    }
+    expect(h.sim.requests).toEqual([]);
+    expect(session.stats.containersCreated).toBe(0);
+    await session.close();
+  });
+
+  it.each([
+    ['not-an-id at all', /no spaces or control characters/],
+    ['cfile_1\n', /no spaces or control characters/],
+    ['/mnt/data/chart.png', /got a path "\/mnt\/data\/chart\.png": pass an entry of result\.files/],
+    ['../files', /got a path/],
+  ])('a ref that cannot be a file id (%j) is refused before anything is sent, naming `ref`', async (ref, message) => {
+    h = withMsw();
+    const session = makeSession(h.client);
+    await session.start();
+    const before = h.sim.requests.length;
+    const error = await session.download(ref).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect((error as InvalidOptionsError).issues[0]!.path).toBe('ref');
+    expect((error as Error).message).toMatch(message);
+    expect(h.sim.requests.length).toBe(before);
     await session.close();
   });
 });

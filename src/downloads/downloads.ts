@@ -28,7 +28,8 @@ export interface DownloadedFile {
 
 export interface OpenedDownload {
   fileId: string;
-  containerId: string;
+  /** The container it was read from; undefined for a kept copy read while the session has no container. */
+  containerId: string | undefined;
   filename: string;
   contentType: string | undefined;
   /** From `content-length`, when the server sent it. */
@@ -68,7 +69,17 @@ export class Downloads {
   private async fetchContent<T>(ref: FileRef, signal: AbortSignal | undefined, consume: (opened: OpenedDownload) => Promise<T>): Promise<T> {
     const { runner, lifecycle } = this.deps;
     const fileId = typeof ref === 'string' ? ref : ref.fileId;
-    const containerId = typeof ref === 'string' ? (lifecycle.containerId ?? (await lifecycle.ensure(signal))) : ref.containerId;
+    if (typeof ref === 'string' && lifecycle.containerId === undefined) {
+      // No container: nothing to read from, and none is made (billed) just to find that out.
+      const copied = await this.readCopy(fileId, undefined, undefined, consume, signal);
+      if (copied) return copied.value;
+      throw new FileNotFoundError(
+        fileId,
+        undefined,
+        'the session has no container, so no container file to download (nothing was sent). Pass an entry of `result.files` or `result.citations`, which names its container.',
+      );
+    }
+    const containerId = typeof ref === 'string' ? lifecycle.containerId! : ref.containerId;
     let filename = typeof ref === 'string' ? undefined : ref.filename;
     const options = signal ? { signal } : undefined;
     try {
@@ -91,16 +102,8 @@ export class Downloads {
       return value;
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      const copy = this.deps.state.current.files.find((f) => f.containerFileId === fileId && f.origin === 'generated');
-      if (copy) {
-        const value = await runner.send(
-          'files.content',
-          async (c, s) => consume(this.opened(fileId, containerId, filename ?? copy.filename, await c.files.content(copy.fileId, s ? { signal: s } : undefined))),
-          { signal },
-        );
-        runner.stats.downloads++;
-        return value;
-      }
+      const copied = await this.readCopy(fileId, containerId, filename, consume, signal);
+      if (copied) return copied.value;
       const gone = containerId !== lifecycle.containerId || (await lifecycle.isExpiry(error, 'container-file', containerId, signal));
       throw new FileNotFoundError(
         fileId,
@@ -113,7 +116,27 @@ export class Downloads {
     }
   }
 
-  private opened(fileId: string, containerId: string, filename: string | undefined, response: Response): OpenedDownload {
+  /** The copy `persistGeneratedFiles` kept of container file `fileId`, read from the Files API; undefined when there is none. */
+  private async readCopy<T>(
+    fileId: string,
+    containerId: string | undefined,
+    filename: string | undefined,
+    consume: (opened: OpenedDownload) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<{ value: T } | undefined> {
+    const copy = this.deps.state.current.files.find((f) => f.containerFileId === fileId && f.origin === 'generated');
+    if (!copy) return undefined;
+    const { runner } = this.deps;
+    const value = await runner.send(
+      'files.content',
+      async (c, s) => consume(this.opened(fileId, containerId, filename ?? copy.filename, await c.files.content(copy.fileId, s ? { signal: s } : undefined))),
+      { signal },
+    );
+    runner.stats.downloads++;
+    return { value };
+  }
+
+  private opened(fileId: string, containerId: string | undefined, filename: string | undefined, response: Response): OpenedDownload {
     if (!response.body) throw new FileNotFoundError(fileId, containerId, 'the API answered without a body');
     const length = Number(response.headers.get('content-length'));
     return {

@@ -319,6 +319,8 @@ export function fsHint(code: string): string {
       return 'The path is too long: pass a shorter `dir`.';
     case 'EISDIR':
       return 'A folder is in the way of the file: remove it or pass another `dir`.';
+    case 'ENOENT':
+      return 'The folder is missing and cannot be made there (removed meanwhile, or a file system that makes no folders there, such as /proc): pass another `dir`.';
     default:
       return 'Check the `dir` given.';
   }

@@ -35,6 +35,12 @@ describe('code-interpreter CLI', () => {
     expect(stdout).toContain('Container cost: about $0.0075 (1 container, 1g, 5 billed minutes; an estimate at list prices)');
   });
 
+  it('--out under /proc fails with a clear message instead of spinning', async () => {
+    const { code, stderr } = await cli('run', 'Total revenue by region', '--file', SALES, '--out', '/proc/cis-cli-out', '--offline');
+    expect(code).toBe(EXIT.failed);
+    expect(stderr).toMatch(/cannot create the folder '\/proc\/cis-cli-out'.*such as \/proc\): pass another --out\.\n$/);
+  });
+
   it('never answers offline unless asked: without OPENAI_API_KEY it exits 2 and says how to go on', async () => {
     const out = await mkdtemp(join(tmpdir(), 'cli-'));
     const { code, stdout, stderr } = await withEnv({ OPENAI_API_KEY: undefined }, () => cli('run', 'units by product', '-f', SALES, '-o', out));

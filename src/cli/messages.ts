@@ -52,6 +52,8 @@ export function cliErrorMessage(thrown: unknown, context: { baseURL?: string | u
     if (status === 429) return { message: `the API kept answering 429 (rate limited): ${detail}. Wait a minute and try again, or raise --retries.`, usage: false };
     return { message: `the API kept failing: ${detail}. Try again later, or raise --retries.`, usage: false };
   }
+  // The folder files are saved into is --out on the command line, `dir` in the library.
+  if (e.name === 'FileSaveError') return { message: `${withoutFinalPeriod(describeError(error)).replaceAll('`dir`', '--out')}.`, usage: false };
   const status = typeof e.status === 'number' ? e.status : undefined;
   const detail = withoutFinalPeriod(describeError(error));
   if (status === 401) return { message: `${detail}. The API refused the key: check OPENAI_API_KEY.`, usage: false };

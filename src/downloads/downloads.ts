@@ -175,7 +175,7 @@ export class Downloads {
    * breaks mid-way is retried from the start into a fresh temporary file.
    */
   async save(ref: FileRef, dir: string, opts: SaveOptions = {}, claimed?: PathClaims): Promise<string> {
-    const folder = await prepareFolder(dir);
+    const folder = await prepareFolder(dir, 'saveFile()', opts.signal);
     const { onProgress } = opts;
     // Each attempt counts from 0; the caller's progress never goes back.
     let reported = 0;
@@ -208,7 +208,7 @@ export class Downloads {
   async saveAll(result: Pick<RunResult, 'files' | 'generatedFiles'>, dir: string, opts: SaveOptions & { concurrency?: number } = {}): Promise<string[]> {
     const { concurrency = SAVE_ALL_CONCURRENCY, ...saveOptions } = opts;
     const files = filesToSave(result); // cited files, then listed generated ones (structured output drops citations)
-    const folder = await prepareFolder(dir, 'saveAll()');
+    const folder = await prepareFolder(dir, 'saveAll()', opts.signal);
     const outcomes: Array<{ path: string } | { error: CodeInterpreterError }> = new Array(files.length);
     const claimed = new PathClaims(); // two files of one call never get the same path, `overwrite` or not
     let next = 0;

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { constants } from 'node:fs';
 import { access, link, mkdir, rename, stat, unlink } from 'node:fs/promises';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { raceSignal } from '../abort.js';
 import { CodeInterpreterError, DownloadTooLargeError, FileSaveError, asError, clause, describeError, errnoCode, fsHint } from '../errors.js';
 import { bodyChunks } from './body.js';
 import { numberedName, safeFilename } from './safe-filename.js';
@@ -34,18 +35,41 @@ const MAX_NUMBERED = 10_000;
  * Makes sure `dir` is a folder this process can write to (creating it when missing) and returns
  * its absolute path; otherwise a `FileSaveError` that names the folder and what to change. Called
  * before a download is opened, so an unusable folder costs no request and leaves no connection open.
+ * Every step answers `signal` (rejecting with its reason): a file system that does not answer
+ * cannot hold the call, or `close()`, which aborts it.
  */
-export async function prepareFolder(dir: string, where = 'saveFile()'): Promise<string> {
+export async function prepareFolder(dir: string, where = 'saveFile()', signal?: AbortSignal): Promise<string> {
   const folder = resolve(dir);
   const fail = (error: unknown, what: string): never => {
+    if (signal?.aborted) throw signal.reason;
     const code = errnoCode(error) ?? 'ENOTDIR';
     throw new FileSaveError(`${where}: ${what} '${folder}' (${clause(describeError(error))}). ${fsHint(code)}`, folder, { cause: error, code });
   };
-  await mkdir(folder, { recursive: true }).catch((error: unknown) => fail(error, 'cannot create the folder'));
-  const info = await stat(folder).catch((error: unknown) => fail(error, 'cannot read the folder'));
+  await makeFolder(folder, signal).catch((error: unknown) => fail(error, 'cannot create the folder'));
+  const info = await raceSignal(stat(folder), signal).catch((error: unknown) => fail(error, 'cannot read the folder'));
   if (!info.isDirectory()) fail(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), 'cannot save into');
-  await access(folder, constants.W_OK | constants.X_OK).catch((error: unknown) => fail(error, 'cannot write into the folder'));
+  await raceSignal(access(folder, constants.W_OK | constants.X_OK), signal).catch((error: unknown) => fail(error, 'cannot write into the folder'));
   return folder;
+}
+
+/**
+ * `mkdir -p`, one `mkdir` per missing level and each tried at most twice, so it always ends. Node's
+ * own `mkdir(…, { recursive: true })` never settles where `mkdir` answers ENOENT although the parent
+ * exists (procfs: `/proc/x`), looping on the thread pool for ever; here that is ENOENT at once.
+ */
+async function makeFolder(folder: string, signal: AbortSignal | undefined): Promise<void> {
+  const once = () =>
+    raceSignal(mkdir(folder), signal).catch((error: unknown) => {
+      if (errnoCode(error) !== 'EEXIST') throw error; // there already (a file there fails the stat check)
+    });
+  try {
+    await once();
+  } catch (error) {
+    const parent = dirname(folder);
+    if (errnoCode(error) !== 'ENOENT' || parent === folder) throw error;
+    await makeFolder(parent, signal);
+    await once(); // the parent exists now: ENOENT again means this file system makes no folder here
+  }
 }
 
 /** A file system error while writing `name` in `folder`, as a `FileSaveError` saying what to do. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisRateLimiter, RateLimiterUnavailableError, type RateLimiterReset } from '../src/redis/index.js';
 import { describeRedis, redisUrl } from './helpers/redis.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
+import { startRedis } from './helpers/redis-server.js';
 import { maxInAnyWindow } from './helpers/windows.js';
 
 const run = promisify(execFile);
@@ -28,9 +29,9 @@ async function redisNow(): Promise<number> {
   return Number(seconds) * 1000 + Number(micros) / 1000;
 }
 
-/** Waits until the suite's redis-server has been up for longer than `ms` (it reports whole seconds). */
-async function redisUpForMoreThan(ms: number): Promise<void> {
-  while (Number(/uptime_in_seconds:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0) * 1000 < ms + 1000) await sleep(50);
+/** Waits until the Redis server behind `client` has been up for more than `ms` (it reports whole seconds; a younger one grants nothing for a window). */
+async function upForMoreThan(client: Redis, ms: number): Promise<void> {
+  while (Number(/uptime_in_seconds:(\d+)/.exec(await client.info('server'))?.[1] ?? 0) * 1000 <= ms) await sleep(50);
 }
 
 /** Scores of the log, in ms of the Redis clock, oldest first. */
@@ -186,7 +187,7 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
   it('a record another process made after a loss: quiet until one window after it was made, for every process, not extended by later detections', async () => {
     const k = key('replaced');
     const windowMs = 1000;
-    await redisUpForMoreThan(windowMs);
+    await upForMoreThan(redis, windowMs);
     const resets: Array<[string, RateLimiterReset]> = [];
     const grants: Array<[string, number]> = [];
     const make = (name: string) =>
@@ -224,7 +225,7 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
   it('concurrent detections of one replaced record set the same quiet window', async () => {
     const k = key('replaced-concurrent');
     const windowMs = 400;
-    await redisUpForMoreThan(windowMs);
+    await upForMoreThan(redis, windowMs);
     const resets: RateLimiterReset[] = [];
     const olds = Array.from({ length: 3 }, () => createRedisRateLimiter({ redis, key: k, limit: 10, intervalMs: windowMs, marginMs: 0, onReset: (r) => resets.push(r) }));
     for (const limiter of olds) await limiter.acquire();
@@ -277,6 +278,42 @@ describeRedis('createRedisRateLimiter: slots stamped when sent', () => {
   }, 40_000);
 });
 
+describeRedis('createRedisRateLimiter: a reservation given up on', () => {
+  it('a reserve() that timed out or was aborted while its script waited leaves no slot behind once Redis runs it', async () => {
+    // Redis paused (SIGSTOP) past `redisTimeoutMs`: the scripts wait in its socket and run when it
+    // resumes. One would grant a slot scored 30 s ahead (its lease) that nobody renews or frees.
+    const { url, child } = await startRedis();
+    const client = new Redis(url);
+    try {
+      const k = key('given-up');
+      const limiter = createRedisRateLimiter({ redis: client, key: k, limit: 1, intervalMs: 1000, redisTimeoutMs: 300 });
+      await upForMoreThan(client, 1000);
+      child.kill('SIGSTOP');
+      const controller = new AbortController();
+      const timedOut = limiter.reserve();
+      const aborted = limiter.reserve({ signal: controller.signal });
+      setTimeout(() => controller.abort(new Error('caller gave up')), 100);
+      await expect(aborted).rejects.toThrow('caller gave up');
+      await expect(timedOut).rejects.toBeInstanceOf(RateLimiterUnavailableError);
+      child.kill('SIGCONT');
+      // Both scripts and both removals run in the order they were sent on the one connection.
+      const observer = new Redis(url);
+      try {
+        await client.ping(); // queued behind them on the same connection
+        expect(await observer.zcard(k)).toBe(0);
+      } finally {
+        observer.disconnect();
+      }
+      const slot = await limiter.reserve({ signal: AbortSignal.timeout(5_000) }); // granted at once, not 31 s later
+      slot.release();
+    } finally {
+      client.disconnect();
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describeRedis('createRedisRateLimiter across a real Redis restart', () => {
   async function startRedisOn(port: number): Promise<ChildProcess> {
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -289,11 +326,11 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     return child;
   }
 
-  /** Waits until the Redis server at `url` has been up for more than `ms` (it reports whole seconds). */
-  async function upForMoreThan(url: string, ms: number): Promise<void> {
+  /** Waits until the Redis server at `url` has been up for more than `ms`. */
+  async function upAtUrlForMoreThan(url: string, ms: number): Promise<void> {
     const client = new Redis(url);
     try {
-      while (Number(/uptime_in_seconds:(\d+)/.exec(await client.info('server'))?.[1] ?? 0) * 1000 <= ms) await sleep(50);
+      await upForMoreThan(client, ms);
     } finally {
       client.disconnect();
     }
@@ -347,7 +384,7 @@ describeRedis('createRedisRateLimiter across a real Redis restart', () => {
     // reset is the restart's: on a fresh server a first call within its first second reports
     // `no-record` too, and one that a loaded machine delays past it does not (the test above
     // covers `no-record` with a window no delay can outlast).
-    await upForMoreThan(url, 500);
+    await upAtUrlForMoreThan(url, 500);
     const redisGrants: number[] = [];
     const clientGrants: number[] = [];
     const resets: RateLimiterReset[] = [];

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -205,8 +206,9 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
       const elapsed = await send('100000');
       expect(slots[1]!.sinceArrivalMs).toBeGreaterThan(0);
       expect(slots[1]!.sinceArrivalMs).toBeLessThanOrEqual(elapsed);
-      for (const value of ['none', '0', 'abc', '-5', '', 'Infinity']) await send(value);
-      expect(slots.slice(2).map((slot) => slot.sinceArrivalMs)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+      const malformed = ['none', '0', 'abc', '-5', '', 'Infinity', '0x3e8', '1e3', '12ms', '1,000'];
+      for (const value of malformed) await send(encodeURIComponent(value));
+      expect(slots.slice(2).map((slot) => slot.sinceArrivalMs)).toEqual(malformed.map(() => undefined));
       expect(slots.every((slot) => slot.state === 'sent' && slot.sentCalls === 1)).toBe(true);
     });
 
@@ -432,11 +434,51 @@ describe('createLimitedFetch over Node fetch (undici)', () => {
     expect(slots.map((s) => s.state)).toEqual(['released']);
   });
 
-  it('keeps the slot counted when the request was sent and the connection then dropped', async () => {
+  it('keeps the slot counted when the request was sent and the connection then dropped, unstamped for `arrivalBoundMs`', async () => {
     const base = await serve((req) => req.socket.destroy());
     const { limiter, slots } = recordingLimiter();
-    await expect(createLimitedFetch({ limiter })(`${base}/v1/x`)).rejects.toThrow();
-    expect(slots.map((s) => s.state)).toEqual(['sent']);
+    await expect(createLimitedFetch({ limiter, arrivalBoundMs: 100 })(`${base}/v1/x`)).rejects.toThrow();
+    expect(slots.map((s) => s.state)).toEqual(['unsent']); // it may still be on its way
+    await sleep(150);
+    expect(slots).toEqual([{ state: 'sent', sentCalls: 1 }]);
+  });
+
+  it('a request aborted after it was written keeps its place until it can no longer arrive (issue #16, review)', async () => {
+    // A proxy holds the bytes of the first connections 300 ms and then forwards them, even though
+    // the caller gave up after 50 ms (a queue, a paused server): those requests still arrive. The
+    // server's own log is what is measured.
+    const limit = 3;
+    const intervalMs = 600;
+    const arrivals: number[] = [];
+    const origin = await serve((_req, res) => {
+      arrivals.push(performance.now());
+      setTimeout(() => res.end('ok'), 1000);
+    });
+    let connections = 0;
+    const proxy = createNetServer((client) => {
+      const upstream = connect(Number(new URL(origin).port), '127.0.0.1');
+      const held: Buffer[] = [];
+      const late = connections++ < limit;
+      client.on('data', (chunk: Buffer) => (late ? held.push(chunk) : upstream.write(chunk)));
+      if (late) setTimeout(() => held.forEach((chunk) => upstream.write(chunk)), 300);
+      upstream.pipe(client);
+      client.on('error', () => {});
+      upstream.on('error', () => client.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    try {
+      const limitedFetch = createLimitedFetch({ limiter: createRateLimiter({ limit, intervalMs }), arrivalBoundMs: 800 });
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1/x`;
+      const givenUp = Array.from({ length: limit }, () => limitedFetch(url, { signal: AbortSignal.timeout(50) }).catch((error: unknown) => error));
+      const next = Array.from({ length: limit }, async () => (await limitedFetch(url)).text());
+      expect((await Promise.all(givenUp)).every((error) => error instanceof DOMException && error.name === 'TimeoutError')).toBe(true);
+      await Promise.all(next);
+      while (arrivals.length < 2 * limit) await sleep(20);
+    } finally {
+      proxy.close();
+    }
+    expect(maxInAnyWindow(arrivals, intervalMs)).toBeLessThanOrEqual(limit);
   });
 
   it('does not stamp on a different request a custom fetch sends first (a token, a proxy check)', async () => {
@@ -524,15 +566,17 @@ describe('createLimitedFetch with mocks', () => {
     await (await createLimitedFetch({ limiter, fetch: stub })('https://api.example.test/v1/x')).text();
     await expect(createLimitedFetch({ limiter, fetch: stub })('https://api.example.test/v1/fail')).rejects.toThrow('fetch failed');
     expect(atHandler).toEqual(['unsent', 'unsent']);
-    expect(slots.map((s) => s.state)).toEqual(['sent', 'sent']); // the failed one may have arrived: counted
+    // The failed one may have arrived, or may yet: counted, and stamped `arrivalBoundMs` after it failed.
+    expect(slots.map((s) => s.state)).toEqual(['sent', 'unsent']);
   });
 
-  it('a custom fetch that throws at once leaves no slot unsent', async () => {
+  it('a custom fetch that throws at once leaves no slot unsent once `arrivalBoundMs` has passed', async () => {
     const limiter = createRateLimiter({ limit: 5, intervalMs: 1000 });
     const broken = (() => {
       throw new TypeError('broken fetch');
     }) as unknown as typeof fetch;
-    await expect(createLimitedFetch({ limiter, fetch: broken })('https://api.example.test/v1/x')).rejects.toThrow('broken fetch');
+    await expect(createLimitedFetch({ limiter, fetch: broken, arrivalBoundMs: 50 })('https://api.example.test/v1/x')).rejects.toThrow('broken fetch');
+    await sleep(100);
     expect(limiter.unsent).toBe(0);
   });
 });

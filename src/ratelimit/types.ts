@@ -11,8 +11,8 @@ export interface RateLimitSlot {
   readonly heldBackMs?: number;
   /**
    * The request has been counted by the server by now (the session's transport calls it when the
-   * server's answer starts, or when the request failed after it was written): the slot occupies
-   * the window from this moment, or from `sinceArrivalMs` before it.
+   * server's answer starts, or when a request that failed after it was written can no longer
+   * arrive): the slot occupies the window from this moment, or from `sinceArrivalMs` before it.
    * @param sinceArrivalMs How long ago, at least, the server counted the request: the transport
    * passes the time the server says it spent on it (`openai-processing-ms`), never more than the
    * time since the request was written. Anything but a finite number >= 0 counts as 0.

@@ -136,6 +136,11 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       .catch((error: unknown) => onRedisError?.(error as Error));
   };
 
+  /** Takes a slot out of the log (a release, or a reservation given up on); failures reported. */
+  const remove = (member: string) => {
+    void redis.call((client) => client.zrem(key, member), { timeoutMs, unavailable }).catch((error: unknown) => onRedisError?.(error as Error));
+  };
+
   /** One try: 0 when granted (the slot is in the log), else how long to wait. */
   const attempt = async (member: string, leaseMs: number, signal: AbortSignal | undefined): Promise<number> => {
     const [granted, waitUs, nowUs, epoch, seq, reason, quietUs, created] = (await redis.call(
@@ -170,6 +175,10 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
       try {
         waitMs = await attempt(member, leaseMs, signal);
       } catch (error) {
+        // Given up on (aborted, timed out) the script may still run and grant: nobody would renew,
+        // stamp or free that slot, so it would hold its place for the lease and a window. Sent on
+        // the same connection, the removal runs after the script, whenever that is.
+        remove(member);
         if (signal?.aborted && error === signal.reason) throw error;
         onRedisError?.(error as Error);
         if (!fallback) throw error;
@@ -197,9 +206,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     return {
       heldBackMs,
       sent: (sinceArrivalMs) => void (close() && background(STAMP_SCRIPT, member, windowMs, sinceArrival(sinceArrivalMs))),
-      release: () =>
-        void (close() &&
-          redis.call((client) => client.zrem(key, member), { timeoutMs, unavailable }).catch((error: unknown) => onRedisError?.(error as Error))),
+      release: () => void (close() && remove(member)),
     };
   };
 

@@ -39,7 +39,9 @@ export interface LimitedFetchOptions {
    * have counted it when no answer has started by then. The slot is stamped when the answer's
    * headers are read (the server counted the request before it answered), or this long after the
    * last byte of the body was written, whichever comes first. Requests with a body over
-   * 64 KiB, or a streamed one, are stamped only when the answer starts.
+   * 64 KiB, or a streamed one, are stamped only when the answer starts. A request that failed
+   * after it was written, without an answer (an abort, a timeout), is stamped this long after it
+   * failed: what it wrote may still arrive.
    * From 1 to 2_147_483_647 (the longest timer); 0 would stamp a slot before its request can have
    * arrived. Anything else is refused with `InvalidOptionsError` when the fetch is made.
    * @default 2_000
@@ -90,8 +92,9 @@ const GRANTED: RateLimitSlot = { sent() {}, release() {} };
  * - redirects are followed here, one request and one slot at a time, with fetch's own rules
  *   (`redirects.ts`): left to fetch, a redirect is a second request the transport cannot see;
  * - a request that undici dispatched but never wrote (aborted, refused connection) gives its slot
- *   back; one that failed after it was written is stamped when it failed; a request that did not
- *   go through Node's fetch (a mock, another HTTP stack) is stamped when its fetch settles.
+ *   back; one that failed after it was written without an answer (or through a fetch undici does
+ *   not see) may still arrive, and is stamped `arrivalBoundMs` after it failed; a request that did
+ *   not go through Node's fetch (a mock, another HTTP stack) is stamped when its answer comes.
  *
  * A limiter without `reserve()` is used through `acquire()` (stamped when granted).
  */
@@ -140,9 +143,12 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
       if (!watch.answered) slot.sent();
       return response;
     } catch (error) {
-      // Dispatched by undici and never written: it did not reach the server. Anything else may have.
+      // Dispatched by undici and never written: it did not reach the server. Anything else may have,
+      // or may still: bytes that left before an abort can sit in a proxy or a paused server's queue.
+      // Taken to arrive within `arrivalBoundMs` of failing, like a body's last byte, it keeps its
+      // place in the window until then.
       if (watch.dispatched && watch.writtenAt === undefined) slot.release();
-      else slot.sent();
+      else if (!watch.answered) setTimeout(() => slot.sent(), arrivalBoundMs).unref?.();
       throw error;
     } finally {
       clearTimeout(bound);

@@ -81,16 +81,16 @@ const PROCESSING_HEADER = 'openai-processing-ms';
 
 /**
  * The time the server says it spent on the request (OpenAI's `openai-processing-ms`), from undici's
- * raw headers (`[name, value, name, value, ...]`, Buffers or strings); undefined if absent or not a
- * number >= 0.
+ * raw headers (`[name, value, name, value, ...]`, Buffers or strings); undefined if absent or not
+ * a decimal number of milliseconds.
  */
 function processingMsOf(headers: unknown): number | undefined {
   if (!Array.isArray(headers)) return undefined;
   for (let i = 0; i + 1 < headers.length; i += 2) {
     if (String(headers[i]).toLowerCase() !== PROCESSING_HEADER) continue;
     const text = String(headers[i + 1]).trim();
-    const ms = text === '' ? Number.NaN : Number(text);
-    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+    // Decimal digits only: Number() would also read '0x3e8', '1e3' or ' ' as numbers.
+    return /^\d{1,15}(\.\d+)?$/.test(text) ? Number(text) : undefined;
   }
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { sleep } from '../abort.js';
-import { CodeInterpreterError, describeError } from '../errors.js';
+import { asError, CodeInterpreterError, describeError } from '../errors.js';
 import { callbackSchema, limiterOptionsSchema, rateLimiterSchema, validateFactoryOptions } from '../ratelimit/options.js';
 import { holdFor, sinceArrival } from '../ratelimit/sliding-window.js';
 import type { RateLimiter, RateLimiterOptions, RateLimitSlot } from '../ratelimit/types.js';
@@ -121,7 +121,7 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
   let reported = ''; // concurrent attempts may all notice one reset: it is reported once
 
   const unavailable = (cause: unknown) => {
-    const problem = cause instanceof Error ? cause : new Error(String(cause));
+    const problem = asError(cause);
     return new RateLimiterUnavailableError(
       `The Redis rate limiter (key '${key}') could not reach Redis: ${describeError(problem)}. ` +
         'Check the connection, or pass `fallback: createRateLimiter({ limit, intervalMs })` to throttle in-process meanwhile.',

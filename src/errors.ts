@@ -1,4 +1,4 @@
-import { httpErrorOf, isBodyInterrupted, isConnectionFailure, isMalformedAnswer } from './retry/error-shape.js';
+import { httpErrorOf, isBodyInterrupted, isBrokenAnswer, isConnectionFailure, isCutAnswer, isMalformedAnswer } from './retry/error-shape.js';
 import { SecretScrubber, patternScrubber } from './secrets.js';
 
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
@@ -126,7 +126,11 @@ export class RetriesExhaustedError extends CodeInterpreterError {
     const status = (options.cause as { status?: unknown } | null | undefined)?.status;
     const advice = isBodyInterrupted(options.cause)
       ? `${BROKEN_BODY_HINT}, or raise \`retry.retries\` to try more times.`
-      : typeof status === 'number'
+      : isCutAnswer(options.cause)
+        ? `${CUT_ANSWER_HINT}, or raise \`retry.retries\` to try more times.`
+        : isMalformedAnswer(options.cause)
+          ? `${MALFORMED_ANSWER_HINT}.`
+          : typeof status === 'number'
         ? 'Raise `retry.retries` or `retry.maxTimeoutMs`, or lower the request rate.'
         : "The API could not be reached: check the network connection and the client's `baseURL` (OPENAI_BASE_URL); raise `retry.retries` to keep trying longer.";
     super(`${operation} failed after ${attempts} attempt${attempts === 1 ? '' : 's'}: ${describeError(options.cause).replace(/\.+$/, '')}. ${advice}`, options);
@@ -137,6 +141,14 @@ export class RetriesExhaustedError extends CodeInterpreterError {
 /** What to do about a download whose connection broke mid-body (each attempt starts over). */
 const BROKEN_BODY_HINT =
   'The connection broke before the whole file arrived: check the network or any proxy between this process and the API (one that cuts long or large answers)';
+
+/** What to do about an answer whose body broke off after its headers (a JSON answer or an event stream). */
+const CUT_ANSWER_HINT =
+  "The connection broke after the API's answer began, so the request reached the API and may have been carried out (what a create made is looked for before it is sent again, and deleted by close() if unused): check the network or any proxy between this process and the API (one that cuts long answers)";
+
+/** What to do about an answer that is not the JSON, or not the object, it should be. */
+const MALFORMED_ANSWER_HINT =
+  "The API answered with a body that is not the JSON or the object asked for: check any proxy, gateway or redirect between this process and the API (the client's `baseURL`). The request may have been carried out: what a create made is looked for and kept, or deleted by close()";
 
 /** A download grew past `maxBytes`; nothing was left on disk. */
 export class DownloadTooLargeError extends CodeInterpreterError {
@@ -212,9 +224,8 @@ function requestHint(error: unknown, operation: string, facts: RequestFacts): st
     if (facts.handedOver) return `${BROKEN_BODY_HINT}, and call ${operation} again (a stream is not retried: part of it was already read).`;
     return `${BROKEN_BODY_HINT}, and try again, or allow retries (\`retry\`) to start over automatically.`;
   }
-  if (isMalformedAnswer(error)) {
-    return "The API answered with a body that is not valid JSON: check any proxy or gateway between this process and the API (the client's `baseURL`). The request may have been carried out, so it was not sent again.";
-  }
+  if (isCutAnswer(error)) return `${CUT_ANSWER_HINT}; allow retries (\`retry\`) to send it again.`;
+  if (isMalformedAnswer(error)) return `${MALFORMED_ANSWER_HINT}; allow retries (\`retry\`) to send it again.`;
   const http = httpErrorOf(error);
   if (!http) return 'Check the options of the call.';
   const { status, code } = http;
@@ -289,7 +300,7 @@ export function toLibraryError(
   if (context.signal?.aborted) return context.signal.reason;
   if (error instanceof CodeInterpreterError) return scrubber.error(error);
   scrubber.error(error);
-  if (httpErrorOf(error) || isConnectionFailure(error) || isBodyInterrupted(error) || isMalformedAnswer(error)) return new RequestFailedError(context.operation, error, context.request);
+  if (httpErrorOf(error) || isConnectionFailure(error) || isBrokenAnswer(error)) return new RequestFailedError(context.operation, error, context.request);
   const code = errnoCode(error);
   if (code) {
     const path = (error as NodeJS.ErrnoException).path ?? '';

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, NotFoundError, RateLimitError } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { expirySignal } from '../src/container/expiry.js';
-import { classNames, httpErrorOf, isConnectionFailure, isNotFound, isUserAbort } from '../src/retry/error-shape.js';
+import { BodyInterruptedError, classNames, httpErrorOf, isBrokenAnswer, isConnectionFailure, isCutAnswer, isMalformedAnswer, isNotFound, isUserAbort, MalformedAnswerError } from '../src/retry/error-shape.js';
+import { checkCreated, mayHaveTakenEffect } from '../src/retry/request-runner.js';
 import { isRetryable, serverRequestedWaitMs } from '../src/retry/policy.js';
 import { makeSession } from './helpers/session.js';
 import { TEST_API_KEY, withMsw } from './helpers/sim.js';
@@ -79,6 +80,61 @@ describe('error shapes that are not API errors', () => {
     expect(isConnectionFailure(new APIConnectionError({}))).toBe(true);
     expect(isConnectionFailure(new APIConnectionTimeoutError())).toBe(true);
     expect(isUserAbort(new APIUserAbortError())).toBe(true);
+  });
+});
+
+describe('answers that broke off or are not what was asked for', () => {
+  /** What undici throws to whoever reads a body whose connection closed mid-way. */
+  const terminated = () => {
+    const socket = Object.assign(new Error('other side closed'), { name: 'SocketError', code: 'UND_ERR_SOCKET' });
+    return new TypeError('terminated', { cause: socket });
+  };
+
+  it("undici's `TypeError: terminated` is a cut answer: retried, and it may have taken effect", () => {
+    expect(isCutAnswer(terminated())).toBe(true);
+    expect(isBrokenAnswer(terminated())).toBe(true);
+    expect(isConnectionFailure(terminated())).toBe(false); // the API was reached: not "could not be reached"
+    expect(isRetryable(terminated())).toBe(true);
+    expect(mayHaveTakenEffect(terminated())).toBe(true);
+    expect(isCutAnswer(new BodyInterruptedError('file-1', 10, 20, terminated()))).toBe(true);
+  });
+
+  it('a body that is not its JSON, or not the object a create makes, may have taken effect and is retried', () => {
+    let syntax: unknown;
+    try {
+      JSON.parse('{"id": "cntr_1", "obj');
+    } catch (error) {
+      syntax = error;
+    }
+    for (const error of [syntax, new MalformedAnswerError('containers.create', 'container', { object: 'list', data: [] })]) {
+      expect(isMalformedAnswer(error)).toBe(true);
+      expect(isRetryable(error)).toBe(true);
+      expect(mayHaveTakenEffect(error)).toBe(true);
+    }
+  });
+
+  it('other TypeErrors and plain errors are none of these', () => {
+    for (const error of [new TypeError('x is not a function'), new TypeError('fetch failed'), new Error('terminated'), new SyntaxError('Unexpected token')]) {
+      expect(isBrokenAnswer(error)).toBe(false);
+      expect(mayHaveTakenEffect(error)).toBe(false);
+    }
+  });
+
+  it('checkCreated takes only the object a create makes: a string id, and its `object` when named', () => {
+    const container = { id: 'cntr_1', object: 'container', name: 'x' };
+    expect(checkCreated('containers.create', 'container', container)).toBe(container);
+    expect(checkCreated('files.create', 'file', { id: 'file-1' })).toEqual({ id: 'file-1' }); // a server that leaves out `object`
+    const refused: Array<[unknown, RegExp]> = [
+      [{ object: 'list', data: [{ id: 'file-1', object: 'file' }], has_more: false }, /answered with an object of type 'list' and no id, not the file it creates/],
+      [undefined, /answered with an empty body/],
+      [{ id: 'cntr_1', object: 'container' }, /object of type 'container', not the file/],
+      [{ id: '' }, /object that has no id/],
+      [{ id: 42 }, /object that has no id/],
+      ['<html>', /with string/],
+    ];
+    for (const [answer, message] of refused) {
+      expect(() => checkCreated('files.create', 'file', answer)).toThrow(message);
+    }
   });
 });
 

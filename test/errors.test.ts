@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import OpenAI, { BadRequestError, NotFoundError } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CodeInterpreterError, FileSaveError, RequestFailedError, SessionClosedError } from '../src/index.js';
+import { CodeInterpreterError, FileSaveError, RequestFailedError, RetriesExhaustedError, SessionClosedError } from '../src/index.js';
 import { toLibraryError } from '../src/errors.js';
 import { BodyInterruptedError } from '../src/retry/error-shape.js';
 import { createGate } from './helpers/gate.js';
@@ -145,23 +145,40 @@ describe('the hint of a failed request comes from what the caller tells toLibrar
 });
 
 describe('an answer that is not the JSON it claims to be', () => {
-  it('is a RequestFailedError that says so, sent once (never retried), with no part of the key in it', async () => {
+  /** A session whose POST /responses answers are 200s with a broken JSON body echoing the key. */
+  function brokenRuns(retry: { retries: number; minTimeoutMs: number; maxTimeoutMs: number } | false) {
     const key = 'sk-proj-BROKENJSON0123456789abcdefghijklmnop';
     const sim = createSimulator();
-    let posts = 0;
+    const seen = { posts: 0 };
     const fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
       const request = new Request(input, init);
       if (request.method === 'POST' && new URL(request.url).pathname.endsWith('/responses')) {
-        posts++;
+        seen.posts++;
         return new Response(`{"id": "${key}", broken`, { status: 200, headers: { 'content-type': 'application/json' } });
       }
       return sim.handle(request);
     };
-    const session = makeSession(new OpenAI({ apiKey: key, baseURL: 'https://api.openai.com/v1', maxRetries: 0, fetch }), { retry: { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 1 } });
+    const session = makeSession(new OpenAI({ apiKey: key, baseURL: 'https://api.openai.com/v1', maxRetries: 0, fetch }), { retry });
+    return { key, sim, seen, session };
+  }
+
+  it('is retried like a lost answer (the request arrived), then RetriesExhaustedError says what it was, with no part of the key in it', async () => {
+    const { key, sim, seen, session } = brokenRuns({ retries: 3, minTimeoutMs: 1, maxTimeoutMs: 1 });
     const error = await session.run('hi').catch((e: unknown) => e);
-    expect(posts).toBe(1);
+    expect(seen.posts).toBe(4);
+    expect(error).toBeInstanceOf(RetriesExhaustedError);
+    expect((error as Error).message).toMatch(/^responses\.create failed after 4 attempts: .*The API answered with a body that is not the JSON or the object asked for: check any proxy/);
+    expect(inspect(error, { depth: 10 })).not.toContain(key.slice(12));
+    await session.close();
+    expect([...sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(0);
+  });
+
+  it('with retries off: a RequestFailedError that says so, sent once, with no part of the key in it', async () => {
+    const { key, sim, seen, session } = brokenRuns(false);
+    const error = await session.run('hi').catch((e: unknown) => e);
+    expect(seen.posts).toBe(1);
     expect(error).toBeInstanceOf(RequestFailedError);
-    expect((error as Error).message).toMatch(/^run\(\) failed: .*The API answered with a body that is not valid JSON: check any proxy or gateway/);
+    expect((error as Error).message).toMatch(/^run\(\) failed: .*The API answered with a body that is not the JSON or the object asked for: check any proxy/);
     expect(inspect(error, { depth: 10 })).not.toContain(key.slice(12));
     await session.close();
     expect([...sim.containers.values()].filter((c) => c.status === 'running')).toHaveLength(0);

@@ -33,6 +33,7 @@ export async function createContainer(
   const startedAt = Math.floor(Date.now() / 1000);
   const created = (await runner.send('containers.create', (client, s) => client.containers.create(body, s ? { signal: s } : undefined), {
     signal,
+    creates: 'container',
     detached: {},
     reconcile: () => orphans.claim(body.name, startedAt, options.name === undefined),
   })) as ApiContainer;

@@ -97,7 +97,7 @@ export class ContainerLifecycle implements EstablishHost {
     const attached = await this.deps.runner.send(
       'containers.files.create',
       (client, s) => client.containers.files.create(containerId, { file_id: fileId }, s ? { signal: s } : undefined),
-      { signal, detached: { abandoned: async () => this.noteFile(containerId, fileId) }, ...(reconcile && { reconcile }) },
+      { signal, creates: 'container.file', detached: { abandoned: async () => this.noteFile(containerId, fileId) }, ...(reconcile && { reconcile }) },
     );
     this.noteFile(containerId, fileId);
     return attached.id;

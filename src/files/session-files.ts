@@ -90,6 +90,7 @@ export class SessionFiles {
     const since = Math.floor(Date.now() / 1000);
     return this.deps.runner.send(operation, (client, s) => client.files.create({ file: body.make(client), purpose: 'user_data' }, s ? { signal: s } : undefined), {
       signal,
+      creates: 'file',
       replayable: body.replayable,
       detached: { abandoned: async (file) => void (await this.orphans.discard(file.id)), abortable: () => !body.sentWhole() },
       reconcile: () => this.orphans.claim(body.filename, body.bytes, since, body.digest),

@@ -132,11 +132,60 @@ export function isBodyInterrupted(error: unknown): boolean {
 }
 
 /**
- * An answer whose body is not the JSON it claims to be (the client's `JSON.parse` threw): a proxy or
- * gateway in between, or a body cut short. Never retried: the request may have been carried out.
+ * An answer that arrived but is not what the request asked for: a create answered with something
+ * other than the object it makes (no string `id`, another `object`, an empty body). A redirect
+ * followed as a `GET`, a proxy or a gateway answered instead of the API, or a body was cut short.
+ * Made by the request runner's check of what a create answered (`SendOptions.creates`).
+ */
+export class MalformedAnswerError extends Error {
+  /** The kind of object the request makes (`container`, `file` …). */
+  readonly expected: string;
+  constructor(operation: string, expected: string, answer: unknown) {
+    super(`${operation} answered ${describeAnswer(answer)}, not the ${expected} it creates`);
+    this.name = 'MalformedAnswerError';
+    this.expected = expected;
+  }
+}
+
+function describeAnswer(answer: unknown): string {
+  if (answer === undefined || answer === null || answer === '') return 'with an empty body';
+  if (!isObject(answer)) return `with ${typeof answer} ${JSON.stringify(answer).slice(0, 40)}`;
+  const id = typeof answer.id === 'string' && answer.id !== '';
+  if (typeof answer.object === 'string') return `with an object of type '${answer.object}'${id ? '' : ' and no id'}`;
+  return 'with an object that has no id';
+}
+
+/**
+ * An answer whose body is not what it claims to be: not the JSON its content type says (the
+ * client's `JSON.parse` threw; a proxy or gateway in between, or a body cut short but framed as
+ * whole), or not the object a create makes ({@link MalformedAnswerError}). The request reached the
+ * server and may have been carried out: treated like a lost answer (see {@link isBrokenAnswer}).
  */
 export function isMalformedAnswer(error: unknown): boolean {
+  if (classNames(error).includes('MalformedAnswerError')) return true;
   return error instanceof Error && error.name === 'SyntaxError' && /JSON/.test(error.message);
+}
+
+/**
+ * The answer's headers arrived and its body then broke off: the connection was reset or closed
+ * mid-body. undici (Node's fetch) reports it as `TypeError: terminated` (its `cause` says why:
+ * `other side closed`, a body timeout) to whatever reads the body: the SDK parsing a JSON answer or
+ * an event stream. The library's own body readers (downloads) throw {@link BodyInterruptedError}.
+ */
+export function isCutAnswer(error: unknown): boolean {
+  if (!isObject(error) || isUserAbort(error)) return false;
+  if (isBodyInterrupted(error)) return true;
+  return error.name === 'TypeError' && error.message === 'terminated' && httpErrorOf(error) === undefined;
+}
+
+/**
+ * The request reached the server and its answer began, but the client could not read it whole or
+ * it is not what was asked for ({@link isCutAnswer}, {@link isMalformedAnswer}). Like a connection
+ * that dropped after the request was sent, the request may have taken effect: what it makes is
+ * looked for before it is sent again, and it is retried like a connection failure.
+ */
+export function isBrokenAnswer(error: unknown): boolean {
+  return isCutAnswer(error) || isMalformedAnswer(error);
 }
 
 /** `terminated: other side closed`: the messages of an error and its causes (fetch's own message says little). */

@@ -1,5 +1,5 @@
 import { isRedirectFailure } from '../transport/redirects.js';
-import { httpErrorOf, isBodyInterrupted, isConnectionFailure, isUserAbort } from './error-shape.js';
+import { httpErrorOf, isBrokenAnswer, isConnectionFailure, isUserAbort } from './error-shape.js';
 
 /** What the session does when a request fails. */
 export interface RetryOptions {
@@ -17,14 +17,15 @@ export const RETRY_DEFAULTS: Required<RetryOptions> = { retries: 5, minTimeoutMs
 export const MAX_SERVER_WAIT_MS = 60_000;
 
 /**
- * Whether a failed request may succeed if sent again: connection errors (a download's body that
- * broke mid-way too), 408, 409, 429 (except
+ * Whether a failed request may succeed if sent again: connection errors, answers that broke off
+ * after their headers or are not what was asked for (a cut or malformed body: `isBrokenAnswer`;
+ * what a create may have made is looked for first), 408, 409, 429 (except
  * `insufficient_quota`, which will not clear by waiting) and 5xx. The server's `x-should-retry`
  * header overrides. Aborts never retry; 400/401/403/404/422 never do (expiry is recovery's job).
  */
 export function isRetryable(error: unknown): boolean {
   if (isUserAbort(error) || isRedirectFailure(error)) return false; // a redirect refused is refused again
-  if (isConnectionFailure(error) || isBodyInterrupted(error)) return true; // includes timeouts
+  if (isConnectionFailure(error) || isBrokenAnswer(error)) return true; // includes timeouts
   const http = httpErrorOf(error); // by shape: errors of another copy of openai count too
   if (!http) return false;
   const hint = http.header('x-should-retry');

@@ -6,7 +6,7 @@ import { RetriesExhaustedError, describeError } from '../errors.js';
 import { SecretScrubber } from '../secrets.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
-import { httpErrorOf, isConnectionFailure, isUserAbort, statusOf } from './error-shape.js';
+import { httpErrorOf, isBrokenAnswer, isConnectionFailure, isUserAbort, MalformedAnswerError, statusOf } from './error-shape.js';
 import { createLimitedFetch, type Fetch, type ThrottledRequest } from '../transport/limited-fetch.js';
 import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
 
@@ -68,8 +68,29 @@ function limitedClient(client: OpenAI, limiter: RateLimiter): LimitedClient {
   return limited;
 }
 
+/** What a create makes, as the API names it in the answer's `object`. */
+export type CreatedObject = 'container' | 'file' | 'container.file' | 'response';
+
+/**
+ * `answer` when it is the object a create of `kind` makes: a non-empty string `id`, and `object`
+ * equal to `kind` when the answer names one. Anything else (a list from a redirect followed as a
+ * `GET`, a proxy's page, an empty body) throws {@link MalformedAnswerError}, which counts as a lost
+ * answer: the create may have been carried out.
+ */
+export function checkCreated<T>(operation: string, kind: CreatedObject, answer: T): T {
+  const value = answer as { id?: unknown; object?: unknown } | null | undefined;
+  if (typeof value === 'object' && value !== null && typeof value.id === 'string' && value.id !== '' && (value.object === undefined || value.object === kind)) return answer;
+  throw new MalformedAnswerError(operation, kind, answer);
+}
+
 export interface SendOptions<T = unknown> {
   signal?: AbortSignal;
+  /**
+   * The kind of object the request makes. Its answer is checked ({@link checkCreated}) as part of
+   * the attempt: one that is not that object fails the attempt like a lost answer, so `reconcile`
+   * looks for what it made before it is sent again, and it never passes for success.
+   */
+  creates?: CreatedObject;
   /** False for a request whose body cannot be sent twice (a one-shot stream upload): it gets one attempt. */
   replayable?: boolean;
   /** False for a best-effort request that should get one attempt whatever the session's retry policy. */
@@ -105,6 +126,7 @@ export interface SendOptions<T = unknown> {
 export function mayHaveTakenEffect(error: unknown): boolean {
   if (isUserAbort(error)) return false;
   if (isConnectionFailure(error)) return !neverConnected(error); // a reset or timeout after sending: unknown
+  if (isBrokenAnswer(error)) return true; // an answer came (cut, malformed, not the object made): the request arrived
   const status = httpErrorOf(error)?.status;
   return status !== undefined && status >= 500;
 }
@@ -172,7 +194,11 @@ export class RequestRunner {
   }
 
   send<T>(operation: string, call: (client: OpenAI, signal: AbortSignal | undefined) => PromiseLike<T>, options: SendOptions<T> = {}): Promise<T> {
-    const { detached, signal } = options;
+    const { detached, signal, creates } = options;
+    if (creates) {
+      const make = call;
+      call = (client, s) => Promise.resolve(make(client, s)).then((answer) => checkCreated(operation, creates, answer));
+    }
     if (!detached) return this.sendAttached(operation, call, options);
     // Unsure: the last attempt failed in a way that may have taken effect, and nobody has looked since.
     let unsure = false;

@@ -142,7 +142,7 @@ export class RunRecovery {
       const attempt = await this.prepare(input, opts, n, signal);
       const { containerId, body } = attempt;
       try {
-        const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal });
+        const raw = await this.deps.runner.send('responses.create', (client, s) => client.responses.create(body, s ? { signal: s } : undefined), { signal, creates: 'response' });
         this.deps.lifecycle.noteActivity();
         return await this.finish(input, raw, attempt, recovered, opts.newConversation ?? false, signal);
       } catch (error) {

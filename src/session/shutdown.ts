@@ -53,22 +53,26 @@ export async function shutdown(
   }
   if (deleteContainer) {
     const ids = new Set([shared?.containerId, local.containerId].filter((id): id is string => !!id));
-    for (const id of ids) await lifecycle.deleteContainer(id).catch((error: unknown) => problems.push(error));
+    // A failed deletion is remembered and tried again by the sweep below, which reports it only if
+    // it fails again: a DELETE whose answer was lost may have worked (the second one then finds
+    // the container gone, 404, which counts as deleted).
+    for (const id of ids) await lifecycle.deleteContainer(id).catch(() => {});
     if (!deleteFiles && shared?.containerId) {
       await state.update({ type: 'replaceContainer', from: shared.containerId, to: undefined }).catch((e: unknown) => problems.push(e));
     }
   }
   // Containers made by creates whose answer was lost, and deletions that failed: looked for again.
   const containers = await lifecycle.orphans.sweep(deleteContainer ? undefined : (shared?.containerId ?? local.containerId));
-  if (deleteFiles) {
-    const owned = new Map([...local.files, ...(shared?.files ?? [])].filter((f) => f.owned).map((f) => [f.fileId, f]));
-    for (const file of owned.values()) {
-      const error = await parts.files.orphans.discard(file.fileId);
-      if (error !== undefined) problems.push(error);
-      else if (!deleteContainer) await state.update({ type: 'removeFile', fileId: file.fileId }).catch((e: unknown) => problems.push(e));
+  const owned = new Set(deleteFiles ? [...local.files, ...(shared?.files ?? [])].filter((f) => f.owned).map((f) => f.fileId) : []);
+  // As for the container: a failed deletion is tried again by the sweep, which reports what stays.
+  for (const fileId of owned) await parts.files.orphans.discard(fileId);
+  const files = await parts.files.orphans.sweep();
+  if (!deleteContainer) {
+    // The container stays for the other processes: the files deleted leave its manifest.
+    for (const fileId of owned) {
+      if (!files.fileIds.includes(fileId)) await state.update({ type: 'removeFile', fileId }).catch((e: unknown) => problems.push(e));
     }
   }
-  const files = await parts.files.orphans.sweep();
   problems.push(...containers.errors, ...files.errors);
   const left = {
     containerIds: containers.containerIds,

@@ -140,6 +140,7 @@ function parseFault(body: Record<string, unknown> | undefined): FaultSpec | stri
   if (fault.path !== undefined && typeof fault.path !== 'string') return `"path" must be a string (use "pathPattern" for a regular expression). ${example}`;
   if (fault.path !== undefined && pathPattern !== undefined) return 'Give "path" or "pathPattern", not both.';
   if (fault.times !== undefined && !(Number.isInteger(fault.times) && fault.times >= 1)) return '"times" must be a whole number from 1.';
+  if (fault.cutBodyAfterBytes !== undefined && !(Number.isSafeInteger(fault.cutBodyAfterBytes) && fault.cutBodyAfterBytes >= 0)) return '"cutBodyAfterBytes" must be a whole number of bytes from 0.';
   if (pathPattern === undefined) return fault;
   if (typeof pathPattern !== 'string') return '"pathPattern" must be the source of a regular expression, as a string.';
   try {

@@ -1,5 +1,6 @@
 /** What the simulator refuses before routing: the org rate limit and injected faults. */
 import { errorResponse } from './api-error.js';
+import { dropConnectionAfterBody } from './http-server.js';
 import type { SimState } from './state.js';
 import type { FaultSpec } from './types.js';
 import { matchesPath } from './util.js';
@@ -31,7 +32,12 @@ export function applyRateLimit(state: SimState, now: number): Response | undefin
   });
 }
 
-export type TakenFault = Response | { cutStreamAfterEvents: number } | { lost: Response; cutStreamAfterEvents?: undefined } | undefined;
+export type TakenFault =
+  | Response
+  | { cutStreamAfterEvents: number }
+  | { cutBodyAfterBytes: number; cutStreamAfterEvents?: undefined }
+  | { lost: Response; cutStreamAfterEvents?: undefined }
+  | undefined;
 
 /** The first injected fault matching this request, used up by one. */
 export function takeFault(state: SimState, method: string, path: string, streaming: boolean): TakenFault {
@@ -46,6 +52,7 @@ export function takeFault(state: SimState, method: string, path: string, streami
   fault.remaining--;
   if (fault.remaining === 0) state.faults.splice(state.faults.indexOf(fault), 1);
   if (fault.cutStreamAfterEvents !== undefined) return { cutStreamAfterEvents: fault.cutStreamAfterEvents };
+  if (fault.cutBodyAfterBytes !== undefined) return { cutBodyAfterBytes: fault.cutBodyAfterBytes };
   const answer = faultResponse(fault);
   return fault.lostResponse ? { lost: answer } : answer;
 }
@@ -62,4 +69,34 @@ function faultResponse(fault: FaultSpec): Response {
     code: fault.status === 429 ? 'rate_limit_exceeded' : null,
     headers,
   });
+}
+
+/**
+ * `response` with its body cut after `afterBytes` bytes: the status and headers go out, then that
+ * much of the body, then the connection drops (the loopback server destroys it instead of ending
+ * the answer). Through msw, which has no connection to drop (an erroring body makes its interceptor
+ * fail the whole fetch, as if nothing had been answered), the body just ends short.
+ */
+export function cutBody(response: Response, afterBytes: number): Response {
+  const reader = response.body?.getReader();
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = sent < afterBytes && reader ? await reader.read() : undefined;
+      if (!next || next.done) {
+        await reader?.cancel().catch(() => {});
+        return controller.close();
+      }
+      const part = next.value.subarray(0, afterBytes - sent);
+      sent += part.byteLength;
+      controller.enqueue(part);
+    },
+    cancel(reason) {
+      return reader?.cancel(reason);
+    },
+  });
+  // Copied entry by entry: `new Headers(headers)` of a `Response.json()` whose headers were set
+  // since drops its content-type (undici).
+  const headers = new Headers([...response.headers].filter(([name]) => name !== 'content-length'));
+  return dropConnectionAfterBody(new Response(body, { status: response.status, statusText: response.statusText, headers }));
 }

@@ -17,6 +17,19 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Answers whose connection is dropped once their body has been written (see {@link dropConnectionAfterBody}). */
+const dropAfterBody = new WeakSet<Response>();
+
+/**
+ * Marks `response` so that the loopback server drops the connection after writing its body instead
+ * of ending the answer: the client gets the status, the headers and the body, then a connection
+ * closed before the answer's end (a cut answer, as a proxy or the network makes one).
+ */
+export function dropConnectionAfterBody(response: Response): Response {
+  dropAfterBody.add(response);
+  return response;
+}
+
 /**
  * Serves a fetch-style handler over real HTTP on loopback, so a client that does its own I/O
  * (another process, `curl`, the CLI) can use the simulator. An error `Response` (from
@@ -101,6 +114,8 @@ async function answer(handle: (request: Request) => Promise<Response>, req: Inco
   // A body the handler did not read (refused early) is drained, not left to stall the client.
   if (hasBody && !req.complete) req.resume();
   res.writeHead(response.status, Object.fromEntries(response.headers));
+  // Settles when the last chunk written has been handed to the socket.
+  let written: Promise<void> = Promise.resolve();
   if (response.body) {
     const reader = response.body.getReader();
     res.on('close', () => {
@@ -110,13 +125,28 @@ async function answer(handle: (request: Request) => Promise<Response>, req: Inco
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (!res.write(value)) await once(res, 'drain');
+        let accepted = true;
+        written = new Promise<void>((resolve) => (accepted = res.write(value, () => resolve())));
+        if (!accepted) await once(res, 'drain');
         if (res.destroyed) return;
       }
     } catch {
-      res.destroy(); // the body failed midway (e.g. an injected cut): the client sees a dropped connection
+      await dropConnection(res, written); // the body failed midway (a cut stream)
       return;
     }
   }
-  res.end();
+  if (dropAfterBody.has(response)) await dropConnection(res, written);
+  else res.end();
+}
+
+/**
+ * Drops the connection of an answer that has begun: the client gets the status, the headers and
+ * what was written (`written` settles when the last chunk reached the socket), then the connection
+ * closes before the answer's end, as when a proxy or the network cuts an answer.
+ */
+async function dropConnection(res: ServerResponse, written: Promise<void>): Promise<void> {
+  if (!res.headersSent) res.flushHeaders();
+  await written;
+  await new Promise((resolve) => setImmediate(resolve));
+  res.destroy();
 }

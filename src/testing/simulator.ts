@@ -3,7 +3,7 @@ import { errorResponse } from './api-error.js';
 import { azureGate, azureOverride, type AzureSimulatorOptions } from './azure.js';
 import { DEFAULT_MAX_BODY_BYTES, readBody } from './body.js';
 import { bytesContent } from './content.js';
-import { applyRateLimit, takeFault } from './faults.js';
+import { applyRateLimit, cutBody, takeFault } from './faults.js';
 import { serveOnLoopback, type ListenOptions, type RunningServer } from './http-server.js';
 import { matchRoute, type Route, type RouteContext } from './router.js';
 import { containerFileRoutes } from './routes/container-files.js';
@@ -41,6 +41,8 @@ export class Simulator {
 
   readonly #state: SimState;
   readonly #azure: AzureSimulatorOptions | undefined;
+  /** Answers to cut on their way out (`cutBodyAfterBytes`), by answer. */
+  readonly #cuts = new WeakMap<Response, number>();
 
   constructor(options: SimulatorOptions = {}) {
     this.options = options;
@@ -125,7 +127,9 @@ export class Simulator {
     if (response.headers.get('content-type')?.startsWith('application/json')) {
       record.responseBody = await response.clone().json();
     }
-    return response;
+    // A `cutBodyAfterBytes` fault: the whole answer is recorded, then cut on its way out.
+    const cutAt = this.#cuts.get(response);
+    return cutAt === undefined ? response : cutBody(response, cutAt);
   };
 
   async #dispatch(request: Request, record: SimRequestRecord, query: Record<string, string>): Promise<Response> {
@@ -156,6 +160,12 @@ export class Simulator {
       await this.#route(ctx);
       record.rejectedBy = 'fault';
       return fault.lost;
+    }
+    if (fault && 'cutBodyAfterBytes' in fault) {
+      const answer = await this.#route(ctx);
+      record.rejectedBy = 'fault';
+      this.#cuts.set(answer, fault.cutBodyAfterBytes);
+      return answer;
     }
     return this.#route(ctx);
   }

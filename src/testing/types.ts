@@ -149,6 +149,14 @@ export interface FaultSpec {
    */
   cutStreamAfterEvents?: number;
   /**
+   * Carry the request out and start its answer (status, headers and this many bytes of the body),
+   * then drop the connection: the answer broke off after it began, as when a proxy or the network
+   * cuts it (`status` is then ignored). Over HTTP the client sees what Node's fetch reports for it
+   * (`TypeError: terminated` while the body is read); through msw, whose interceptor ends a broken
+   * body quietly, the body ends short (a truncated JSON answer or event stream).
+   */
+  cutBodyAfterBytes?: number;
+  /**
    * Carry the request out, then answer the fault anyway: the service did the work but the answer
    * was lost on the way (a created container the client never hears about).
    */

@@ -217,8 +217,24 @@ export interface RequestFacts {
   handedOver?: boolean;
 }
 
+/** Failed requests that would have been retried but were sent once: their body was a one-shot stream. */
+const sentOnce = new WeakSet<object>();
+
+/**
+ * Marks `error` as the failure of a request that the retry policy would have sent again but that
+ * was sent once, because its body (a `Readable` or web stream) cannot be sent twice: its hint then
+ * says what makes it retryable, not to allow more retries.
+ */
+export function markSentOnce(error: unknown): void {
+  if (error !== null && typeof error === 'object') sentOnce.add(error);
+}
+
+const SENT_ONCE_HINT =
+  'It was sent once and not retried: its body was a stream, which cannot be sent twice. Upload a file path, bytes or a Blob instead (`upload()` retries those), or call it again.';
+
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
 function requestHint(error: unknown, operation: string, facts: RequestFacts): string {
+  if (error !== null && typeof error === 'object' && sentOnce.has(error)) return SENT_ONCE_HINT;
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
   if (isBodyInterrupted(error)) {
     if (facts.handedOver) return `${BROKEN_BODY_HINT}, and call ${operation} again (a stream is not retried: part of it was already read).`;

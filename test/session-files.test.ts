@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FileNotFoundError, InvalidOptionsError } from '../src/index.js';
+import { FileNotFoundError, InvalidOptionsError, RequestFailedError } from '../src/index.js';
 import { makeSession, recordEvents } from './helpers/session.js';
 import { RetainedMemory } from './helpers/memory.js';
 import { startSimulatorProcess } from './helpers/sim-process.js';
@@ -93,11 +93,27 @@ describe('upload()', () => {
     // Before the retry, a look for a file the 500 may have made anyway (none: it is sent again).
     expect(h.sim.requestsTo('/files').map((r) => `${r.method} ${r.status}`)).toEqual(['POST 500', 'GET 200', 'POST 200']);
     h.sim.fail({ path: '/files', status: 500 });
-    await expect(session.upload(Readable.from([Buffer.from('once')]), { filename: 'once.txt' })).rejects.toThrow(/500/);
+    const once = await session.upload(Readable.from([Buffer.from('once')]), { filename: 'once.txt' }).catch((e: unknown) => e);
+    expect(once).toBeInstanceOf(RequestFailedError);
+    // The hint says what makes it retryable (not "allow more retries", which would change nothing).
+    expect((once as Error).message).toMatch(/^upload\(\) failed: 500 .*It was sent once and not retried: its body was a stream, which cannot be sent twice\. Upload a file path, bytes or a Blob instead/);
+    expect((once as Error).message).not.toMatch(/retry\.retries|allow retries/);
     expect(h.sim.requestsTo('/files', 'POST').map((r) => r.status)).toEqual([500, 200, 500]);
     // A one-shot stream cannot be compared by content, so it is not claimed by name (it could be
     // another session's file): no look-up now; close() looks again and reports what it finds.
     expect(h.sim.requestsTo('/files').at(-1)).toMatchObject({ method: 'POST', status: 500 });
+    // A dropped connection likewise (a web stream this time).
+    h.sim.fail({ path: '/files', method: 'POST', status: 'reset' });
+    const reset = await session.upload(new Blob(['once']).stream(), { filename: 'once.txt' }).catch((e: unknown) => e);
+    expect((reset as Error).message).toMatch(/It was sent once and not retried/);
+    expect((reset as Error).message).not.toMatch(/could not be reached|allow retries/);
+    expect(h.sim.requestsTo('/files', 'POST')).toHaveLength(4);
+    // With retries off (`retry: false`) nothing would be retried anyway: the usual hint.
+    const noRetry = makeSession(h.client, { retry: false });
+    h.sim.fail({ path: '/files', method: 'POST', status: 500 });
+    const plain = await noRetry.upload(Readable.from([Buffer.from('x')]), { filename: 'x.txt' }).catch((e: unknown) => e);
+    expect((plain as Error).message).not.toMatch(/sent once/);
+    await noRetry.close().catch(() => {});
   });
 
   it('streams a 200 MB upload without holding it in memory', async () => {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type OpenAI from 'openai';
 import pRetry from 'p-retry';
 import { raceSignal, sleep } from '../abort.js';
-import { RetriesExhaustedError, describeError } from '../errors.js';
+import { RetriesExhaustedError, describeError, markSentOnce } from '../errors.js';
 import { SecretScrubber } from '../secrets.js';
 import type { TypedEmitter } from '../events.js';
 import type { RateLimiter } from '../ratelimit/types.js';
@@ -285,6 +285,8 @@ export class RequestRunner {
     try {
       return await attempt();
     } catch (error) {
+      // Retries were allowed but not for this body (a one-shot stream): the error says so.
+      if (options.replayable === false && options.retry !== false && this.retry && this.retry.retries > 0 && isRetryable(error)) markSentOnce(error);
       if (retries === 0 || !isRetryable(error) || signal?.aborted) throw error;
       first = error;
     }

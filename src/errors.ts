@@ -230,7 +230,7 @@ export function markSentOnce(error: unknown): void {
 }
 
 const SENT_ONCE_HINT =
-  'It was sent once and not retried: its body was a stream, which cannot be sent twice. Upload a file path, bytes or a Blob instead (`upload()` retries those), or call it again.';
+  'It was sent once and not retried: its body was a stream, which cannot be sent twice. Upload a file path, bytes or a Blob instead (`upload()` retries those), or call it again with a fresh stream.';
 
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
 function requestHint(error: unknown, operation: string, facts: RequestFacts): string {

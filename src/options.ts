@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { z } from 'zod';
 import type { ContainerOptions } from './container/types.js';
 import { AZURE_MAX_ID_LENGTH, isAzureClient } from './container/azure.js';
+import { DEFAULT_EXPIRES_AFTER_MINUTES } from './container/create.js';
 import type { KeepAliveOptions } from './container/keep-alive.js';
 import type { PricingOptions } from './cost/types.js';
 import { InvalidOptionsError } from './errors.js';
@@ -10,7 +11,7 @@ import type { RateLimiter } from './ratelimit/types.js';
 import type { RetryOptions } from './retry/policy.js';
 import type { SessionStore } from './store/types.js';
 import { durationMs } from './timers.js';
-import { parseWith } from './validation.js';
+import { isBase64, parseWith } from './validation.js';
 
 /** Options of `new CodeInterpreterSession(options)`. */
 export interface SessionOptions {
@@ -90,7 +91,9 @@ const ContainerOptionsSchema = z.strictObject({
           type: z.literal('inline'),
           name: z.string().min(1),
           description: z.string().min(1),
-          zip: z.custom<Uint8Array | string>((v) => v instanceof Uint8Array || (typeof v === 'string' && v.length > 0), { error: 'expected the zip bundle as bytes (Uint8Array) or a base64 string' }),
+          zip: z.custom<Uint8Array | string>((v) => v instanceof Uint8Array || (typeof v === 'string' && v.trim().length > 0 && isBase64(v)), {
+            error: 'expected the zip bundle as bytes (Uint8Array) or a base64 string (a string that is not base64 would be sent as it is and refused by the API: pass the bytes instead)',
+          }),
         }),
       ], { error: "expected { type: 'skill_reference', skillId } or { type: 'inline', name, description, zip }" }),
     )
@@ -152,6 +155,17 @@ export function validateSessionOptions(options: unknown): SessionOptions {
   const retry = parsed.retry;
   if (retry && retry.minTimeoutMs !== undefined && retry.maxTimeoutMs !== undefined && retry.minTimeoutMs > retry.maxTimeoutMs) {
     throw new InvalidOptionsError('new CodeInterpreterSession()', [{ path: 'retry.minTimeoutMs', message: 'must not be larger than retry.maxTimeoutMs' }]);
+  }
+  const intervalMs = parsed.keepAlive === false ? undefined : parsed.keepAlive?.intervalMs;
+  const expiresAfterMinutes = parsed.container?.expiresAfterMinutes ?? DEFAULT_EXPIRES_AFTER_MINUTES;
+  if (intervalMs !== undefined && intervalMs >= expiresAfterMinutes * 60_000) {
+    // A touch due after the container's idle expiry comes too late: the container expires between touches.
+    throw new InvalidOptionsError('new CodeInterpreterSession()', [
+      {
+        path: 'keepAlive.intervalMs',
+        message: `${intervalMs} ms is not less than the container's expiry (${expiresAfterMinutes} idle minutes = ${expiresAfterMinutes * 60_000} ms${parsed.container?.expiresAfterMinutes === undefined ? ', the default' : ', `container.expiresAfterMinutes`'}), so the container would expire between touches; pass a shorter interval (the default is 80% of the expiry) or leave it out`,
+      },
+    ]);
   }
   const name = parsed.container?.name;
   if (name !== undefined && name.length > AZURE_MAX_ID_LENGTH && isAzureClient((options as SessionOptions).client)) {

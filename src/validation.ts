@@ -37,3 +37,11 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string
   throw new InvalidOptionsError(where, issues);
 }
 
+
+/**
+ * Whether `text` is base64 (standard or URL-safe alphabet, whitespace ignored, up to two `=` of
+ * padding): the one check for every base64 value a caller passes (`file_data`, a skill's `zip`).
+ */
+export function isBase64(text: string): boolean {
+  return /^[A-Za-z0-9+/_-]*={0,2}$/.test(text.replace(/\s+/g, ''));
+}

@@ -70,6 +70,8 @@ describe('container skills and domain secrets', () => {
     [{ skills: [{ type: 'skill_reference', skillId: '' }] }, /`container\.skills\.0\.skillId`/],
     [{ skills: [{ type: 'skill_reference', skillId: 's', version: 'v2' }] }, /`container\.skills\.0\.version`: expected a positive integer or 'latest'/],
     [{ skills: [{ type: 'inline', name: 'n', description: 'd', zip: 42 }] }, /`container\.skills\.0\.zip`: expected the zip bundle as bytes/],
+    [{ skills: [{ type: 'inline', name: 'n', description: 'd', zip: '%%%not-base64%%%' }] }, /`container\.skills\.0\.zip`: expected the zip bundle as bytes \(Uint8Array\) or a base64 string \(a string that is not base64/],
+    [{ skills: [{ type: 'inline', name: 'n', description: 'd', zip: '   ' }] }, /`container\.skills\.0\.zip`: expected the zip bundle/],
     [{ skills: [{ type: 'skills', id: 'x' }] }, /`container\.skills\.0\.type`: expected \{ type: 'skill_reference', skillId \} or \{ type: 'inline'/],
   ])('bad %j is refused naming the option, without echoing the secret, before anything is sent', (bad, message) => {
     h = withMsw();

@@ -81,6 +81,8 @@ describe('every duration option is bounded', () => {
     [{ keepAlive: { intervalMs: 3e9 } }, /`keepAlive\.intervalMs`: expected keepAlive\.intervalMs as a number of milliseconds from 1 to 2147483647, got 3000000000/],
     [{ keepAlive: { idleTimeoutMs: Infinity } }, /`keepAlive\.idleTimeoutMs`: .* got Infinity/],
     [{ keepAlive: { intervalMs: '100' } }, /`keepAlive\.intervalMs`: .* got "100"/],
+    [{ keepAlive: { intervalMs: 20 * 60_000 } }, /`keepAlive\.intervalMs`: 1200000 ms is not less than the container's expiry \(20 idle minutes = 1200000 ms, the default\), so the container would expire between touches/],
+    [{ container: { expiresAfterMinutes: 1 }, keepAlive: { intervalMs: 5 * 60_000 } }, /`keepAlive\.intervalMs`: 300000 ms is not less than the container's expiry \(1 idle minutes = 60000 ms, `container\.expiresAfterMinutes`\)/],
   ])('new CodeInterpreterSession(%j) is refused, naming the option and its bounds', (options, message) => {
     const h = withMsw();
     try {
@@ -100,7 +102,8 @@ describe('every duration option is bounded', () => {
         client: h.client,
         model: 'gpt-5',
         rateLimiter: createRateLimiter({ limit: 100, intervalMs: 60_000 }),
-        keepAlive: { intervalMs: MAX_TIMER_MS, idleTimeoutMs: MAX_TIMER_MS },
+        // intervalMs: the longest a touch may wait is just under the container's expiry (longer is refused).
+        keepAlive: { intervalMs: 20 * 60_000 - 1, idleTimeoutMs: MAX_TIMER_MS },
         retry: { retries: 100, minTimeoutMs: 3_600_000, maxTimeoutMs: 3_600_000 },
       });
       await session.start();

@@ -245,6 +245,14 @@ describe('SessionPool', () => {
     h = withMsw();
     expect(() => new SessionPool({ session: { client: h.client, model: '' }, maxSessions: 0 })).toThrow(InvalidOptionsError);
     expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, maxSessions: 0 })).toThrow(/`maxSessions`: .*>= 1/);
+    // Each open session holds at most one container: a container cap above maxSessions never applies.
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, maxSessions: 10, maxLiveContainers: 11 })).toThrow(
+      /`maxLiveContainers`: 11 is more than maxSessions \(10\), and each open session holds at most one container, so it would never apply/,
+    );
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, maxLiveContainers: 10_001 })).toThrow(/maxSessions \(10000, the default\)/);
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, maxSessions: 10, maxLiveContainers: 10 })).not.toThrow();
+    // Session options are checked against each other too, named under `session.`.
+    expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5', keepAlive: { intervalMs: 30 * 60_000 } } })).toThrow(/`session\.keepAlive\.intervalMs`: .*not less than the container's expiry/);
     expect(() => new SessionPool({ session: { client: h.client, model: '' } })).toThrow(/`session.model`/);
     expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5' }, whenFull: 'drop' as never })).toThrow(/`whenFull`/);
     expect(() => new SessionPool({ session: { client: h.client, model: 'gpt-5', sessionId: 'x' } as never })).toThrow(/sessionId: \(key\) => string/);

@@ -51,6 +51,29 @@ describe('upload file names', () => {
     expect(h.sim.requests).toEqual([]);
     await session.close();
   });
+
+  it("'.', '..', a name with '/' and a lone surrogate are refused naming `filename`, nothing sent", async () => {
+    h = await withHttp();
+    const session = makeSession(h.client);
+    for (const [filename, what] of [
+      ['.', /'\.' names a folder, not a file/],
+      ['..', /'\.\.' names a folder, not a file/],
+      ['a/b.csv', /contains a '\/'; a file name is one path segment: pass its base name \("b\.csv"\)/],
+      ['/etc/passwd', /contains a '\/'.*\("passwd"\)/],
+      ['a\uD800b.csv', /contains a lone UTF-16 surrogate \(U\+D800\) at index 1.*would become U\+FFFD/],
+      ['b\uDC00.csv', /lone UTF-16 surrogate \(U\+DC00\)/],
+    ] as const) {
+      const error = await session.upload(new Uint8Array([1]), { filename }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidOptionsError);
+      expect((error as InvalidOptionsError).issues[0]!.path).toBe('filename');
+      expect((error as Error).message).toMatch(what);
+    }
+    // A surrogate pair (an emoji) is a well-formed name, kept as given.
+    const emoji = await session.upload(new Uint8Array([1]), { filename: 'chart 📈.csv' });
+    expect(h.sim.files.get(emoji.fileId)!.filename).toBe('chart 📈.csv');
+    expect(h.sim.requestsTo('/files', 'POST')).toHaveLength(1);
+    await session.close();
+  });
 });
 
 describe('files given to run() and stream() are checked before anything is sent, and the error names the call', () => {

@@ -2,7 +2,8 @@ import { setTimer } from '../timers.js';
 
 export interface KeepAliveOptions {
   /**
-   * Touch the container after it has been idle this long.
+   * Touch the container after it has been idle this long. Must be shorter than the container's
+   * expiry (`container.expiresAfterMinutes`, 20 by default), or it would expire between touches.
    * @default 80% of the container's expiry (16 min for the API's 20)
    */
   intervalMs?: number;

@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import { InvalidOptionsError } from '../errors.js';
 import type { RunInput } from '../runs/conversation.js';
+import { isBase64 } from '../validation.js';
 import { uploadFilenameProblem } from './filename.js';
 import type { SessionFile } from './types.js';
 import type { UploadCaller } from './upload-source.js';
@@ -43,7 +44,7 @@ function base64Of(fileData: string): string | undefined {
   const comma = fileData.startsWith('data:') ? fileData.indexOf(',') : -1;
   if (fileData.startsWith('data:') && (comma === -1 || !fileData.slice(0, comma).endsWith(';base64'))) return undefined;
   const base64 = comma === -1 ? fileData : fileData.slice(comma + 1);
-  return /^[A-Za-z0-9+/_-]*={0,2}$/.test(base64.replace(/\s+/g, '')) ? base64 : undefined;
+  return isBase64(base64) ? base64 : undefined;
 }
 
 /**

@@ -17,6 +17,9 @@ export interface ResolvedPoolOptions {
   now: () => number;
 }
 
+/** `maxSessions` when not given. */
+const DEFAULT_MAX_SESSIONS = 10_000;
+
 const ms = (name: string) => z.number({ error: `expected ${name} in milliseconds` }).int().positive();
 const count = (name: string) => z.number({ error: `expected ${name} as a whole number >= 1` }).int().min(1);
 
@@ -42,6 +45,16 @@ const PoolOptionsSchema = z.strictObject({
  */
 export function validatePoolOptions(options: SessionPoolOptions): ResolvedPoolOptions {
   parseWith(PoolOptionsSchema, options, 'new SessionPool()');
+  const maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+  if (options.maxLiveContainers !== undefined && options.maxLiveContainers > maxSessions) {
+    // Each open session holds at most one container (and detached ones are not counted): such a cap never applies.
+    throw new InvalidOptionsError('new SessionPool()', [
+      {
+        path: 'maxLiveContainers',
+        message: `${options.maxLiveContainers} is more than maxSessions (${maxSessions}${options.maxSessions === undefined ? ', the default' : ''}), and each open session holds at most one container, so it would never apply; pass at most ${maxSessions}, or raise \`maxSessions\``,
+      },
+    ]);
+  }
   const idleMs = options.idleMs ?? 30 * 60_000;
   const shared = options.session;
   const withPoolDefaults = (given: Omit<SessionOptions, 'sessionId'>): Omit<SessionOptions, 'sessionId'> => {
@@ -66,7 +79,7 @@ export function validatePoolOptions(options: SessionPoolOptions): ResolvedPoolOp
   return {
     sessionOptions,
     idleMs,
-    maxSessions: options.maxSessions ?? 10_000,
+    maxSessions,
     maxLiveContainers: options.maxLiveContainers ?? Infinity,
     whenFull: options.whenFull ?? 'evict',
     waitTimeoutMs: options.waitTimeoutMs ?? 30_000,

@@ -46,7 +46,8 @@ export interface SessionPoolOptions {
   maxSessions?: number;
   /**
    * At most this many sessions holding a container at once (each is billed per minute). A new
-   * session counts as one, since its first call makes a container.
+   * session counts as one, since its first call makes a container. At most `maxSessions` (each open
+   * session holds at most one container, so a larger cap would never apply: refused).
    * @default no cap (every open session may hold one)
    */
   maxLiveContainers?: number;

@@ -1,5 +1,6 @@
 import { httpErrorOf, isBodyInterrupted, isBrokenAnswer, isConnectionFailure, isCutAnswer, isMalformedAnswer } from './retry/error-shape.js';
 import { SecretScrubber, patternScrubber } from './secrets.js';
+import { isRedirectFailure } from './transport/redirects.js';
 
 /** Base class of every error this library throws. The underlying error, if any, is `cause`. */
 export class CodeInterpreterError extends Error {
@@ -235,6 +236,9 @@ const SENT_ONCE_HINT =
 /** What to do about a failed request, by its status (read from the error's shape, whichever openai copy made it). */
 function requestHint(error: unknown, operation: string, facts: RequestFacts): string {
   if (error !== null && typeof error === 'object' && sentOnce.has(error)) return SENT_ONCE_HINT;
+  if (isRedirectFailure(error)) {
+    return "The API's answer was a redirect that cannot be followed (a loop, more than 20, or a Location that is not an http(s) URL): check the client's `baseURL` and any proxy or gateway in between. It was not sent again, since it would be redirected the same way.";
+  }
   if (isConnectionFailure(error)) return 'The API could not be reached: check the network and the client\'s `baseURL`, or allow retries (`retry`).';
   if (isBodyInterrupted(error)) {
     if (facts.handedOver) return `${BROKEN_BODY_HINT}, and call ${operation} again (a stream is not retried: part of it was already read).`;

@@ -12,7 +12,12 @@ import { isRetryable, retryDelayMs, type RetryOptions } from './policy.js';
 
 /** Counters a session exposes as `session.stats`. */
 export interface SessionStats {
-  /** HTTP requests sent (every attempt, touches and retries included). */
+  /**
+   * HTTP requests sent to the API: each one handed to the network under its own rate-limit slot,
+   * so every attempt, retry, touch and redirect hop counts (one that could not connect too).
+   * Requests of a client that would not take the session's transport (x509 workload identity)
+   * count once per attempt: their redirects are followed out of sight.
+   */
   requests: number;
   retries: number;
   /** Time spent waiting for the rate limiter. */
@@ -59,7 +64,13 @@ function limitedClient(client: OpenAI, limiter: RateLimiter): LimitedClient {
       limiter,
       fetch: clientFetch(client),
       onThrottled: (request) => sending.getStore()?.runner.throttled(request),
-      onSending: () => sending.getStore()?.onSending?.(),
+      // Each request the transport sends (every attempt and redirect hop) counts for the sending session.
+      onSending: () => {
+        const store = sending.getStore();
+        if (!store) return;
+        store.runner.stats.requests++;
+        store.onSending?.();
+      },
     });
     // Retries inside the client would bypass the limiter.
     const copy = client.withOptions({ maxRetries: 0, fetch: transport });
@@ -269,8 +280,10 @@ export class RequestRunner {
     let attempts = 0;
     const attempt = async (): Promise<T> => {
       attempts++;
-      if (!this.onWire) await this.acquire(operation, signal);
-      this.stats.requests++;
+      if (!this.onWire) {
+        await this.acquire(operation, signal);
+        this.stats.requests++; // otherwise counted by the transport, per request on the wire
+      }
       try {
         const onSending = options.onSending;
         if (!this.onWire) onSending?.(); // the slot was taken above

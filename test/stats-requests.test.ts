@@ -17,6 +17,7 @@ function wireClient(baseURL: string, redirect: (method: string, path: string, n:
   const wire: Array<{ method: string; path: string; redirected: boolean }> = [];
   const fetch: typeof globalThis.fetch = async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.protocol === 'data:') return globalThis.fetch(input, init); // the SDK's probe before an upload: no request to a server
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
     const path = url.pathname.replace(/^\/v1/, '');
     const redirected = redirect(method, path, wire.length);

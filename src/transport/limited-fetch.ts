@@ -158,6 +158,8 @@ export function createLimitedFetch(options: LimitedFetchOptions): Fetch {
   return async (input, init) => {
     const href = input instanceof Request ? input.url : String(input);
     const url = URL.canParse(href) ? new URL(href) : undefined; // undefined: a relative URL only the given fetch understands
+    // Not a request to a server (the OpenAI client probes `fetch("data:,")` before an upload): no slot.
+    if (url && url.protocol !== 'http:' && url.protocol !== 'https:') return (options.fetch ?? globalThis.fetch)(input, init);
     let hop = firstHop(input, init, url);
     if (!hop) return send(input, init, url);
     for (let hops = 0; ; hops++) {

@@ -167,14 +167,27 @@ export function isMalformedAnswer(error: unknown): boolean {
 }
 
 /**
+ * An event stream that ended without its last event and without an error: the SDK ends iteration
+ * quietly when the body stops at an event's boundary (a connection closed there, or a body cut
+ * short). Made where the library reads a stream's first events; a cut answer like the others.
+ */
+export class StreamEndedError extends Error {
+  constructor(events: number) {
+    super(`the response stream ended after ${events} event${events === 1 ? '' : 's'}, before its last one (the connection closed early)`);
+    this.name = 'StreamEndedError';
+  }
+}
+
+/**
  * The answer's headers arrived and its body then broke off: the connection was reset or closed
  * mid-body. undici (Node's fetch) reports it as `TypeError: terminated` (its `cause` says why:
  * `other side closed`, a body timeout) to whatever reads the body: the SDK parsing a JSON answer or
- * an event stream. The library's own body readers (downloads) throw {@link BodyInterruptedError}.
+ * an event stream. The library's own body readers throw {@link BodyInterruptedError} (downloads)
+ * and {@link StreamEndedError} (a stream that ended early).
  */
 export function isCutAnswer(error: unknown): boolean {
   if (!isObject(error) || isUserAbort(error)) return false;
-  if (isBodyInterrupted(error)) return true;
+  if (isBodyInterrupted(error) || classNames(error).includes('StreamEndedError')) return true;
   return error.name === 'TypeError' && error.message === 'terminated' && httpErrorOf(error) === undefined;
 }
 

@@ -2,6 +2,7 @@ import type OpenAI from 'openai';
 import type { ContainerLifecycle } from '../container/lifecycle.js';
 import { expirySignal } from '../container/expiry.js';
 import { CodeInterpreterError, describeError } from '../errors.js';
+import { StreamEndedError } from '../retry/error-shape.js';
 import type { RequestRunner } from '../retry/request-runner.js';
 import type { StateHolder } from '../store/state-holder.js';
 import { restoredNote, type Conversation, type RunInput } from './conversation.js';
@@ -159,20 +160,19 @@ export class RunRecovery {
       const attempt = await this.prepare(input, opts, n, signal);
       const { containerId, body } = attempt;
       let yielded = false;
-      let stream: Awaited<ReturnType<OpenAI['responses']['create']>> & AsyncIterable<{ type: string }>;
+      let opened: OpenedStream;
       try {
-        stream = (await this.deps.runner.send(
-          'responses.create (stream)',
-          (client, s) => client.responses.create({ ...body, stream: true }, s ? { signal: s } : undefined),
-          { signal },
-        )) as typeof stream;
+        // Read up to the first event the caller sees inside the request: a break before it (nothing
+        // reached the caller) fails the request, and the runner retries it like run()'s.
+        opened = await this.deps.runner.send('responses.create (stream)', (client, s) => openStream(client, { ...body, stream: true }, s, containerId), { signal });
       } catch (error) {
         recovered = (await this.recoverOrThrow(error, tally, containerId, signal)) || recovered;
         continue;
       }
+      const { stream, events } = opened;
       this.deps.lifecycle.noteActivity();
       try {
-        for await (const event of stream) {
+        for await (const event of events) {
           if (event.type === 'response.completed' || event.type === 'response.incomplete') {
             const result = await this.finish(input, (event as unknown as { response: unknown }).response, attempt, recovered, opts.newConversation ?? false, signal);
             yield { type: 'result', result };
@@ -203,8 +203,56 @@ export class RunRecovery {
         recovered = (await this.recoverOrThrow(error, tally, containerId, signal)) || recovered;
       } finally {
         // Breaking out of the caller's loop lands here too: stop the HTTP stream.
-        (stream as unknown as { controller?: AbortController }).controller?.abort();
+        stream.controller?.abort();
       }
     }
   }
+}
+
+/** A streamed response as the SDK gives it (any `openai` copy): its events, and the controller that stops it. */
+type ResponseStream = AsyncIterable<{ type: string }> & { controller?: AbortController };
+
+interface OpenedStream {
+  stream: ResponseStream;
+  /** Every event of the stream, those read by {@link openStream} first. */
+  events: AsyncIterable<{ type: string }>;
+}
+
+/** Events that end a run: its result, or its failure. */
+const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']);
+
+/**
+ * Sends a streamed Responses request and reads it up to the first event the caller will see (or
+ * the run's end). Until then nothing has reached the caller, so a break there (the connection
+ * dropped, the answer broke off, the stream ended early: {@link StreamEndedError}) fails the
+ * request itself, which the runner retries like any other.
+ */
+async function openStream(
+  client: OpenAI,
+  body: OpenAI.Responses.ResponseCreateParamsStreaming,
+  signal: AbortSignal | undefined,
+  containerId: string,
+): Promise<OpenedStream> {
+  const stream = (await client.responses.create(body, signal ? { signal } : undefined)) as unknown as ResponseStream;
+  const iterator = stream[Symbol.asyncIterator]();
+  const head: Array<{ type: string }> = [];
+  try {
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        signal?.throwIfAborted(); // the SDK ends iteration quietly on an abort too
+        throw new StreamEndedError(head.length);
+      }
+      head.push(next.value);
+      if (FINAL_EVENTS.has(next.value.type) || toRunEvent(next.value as Parameters<typeof toRunEvent>[0], containerId)) break;
+    }
+  } catch (error) {
+    stream.controller?.abort();
+    throw error;
+  }
+  async function* events(): AsyncGenerator<{ type: string }, void, undefined> {
+    yield* head;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return { stream, events: events() };
 }

@@ -1,5 +1,6 @@
 /** Serves a built response as the server-sent event stream the API sends for `stream: true`. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { dropConnectionAfterBody } from './http-server.js';
 import { streamEvents, type BuiltResponse } from './response-builder.js';
 import type { SimRequestRecord } from './types.js';
 
@@ -16,8 +17,10 @@ export function streamResponse(
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (cutAfterEvents !== undefined && index >= cutAfterEvents) {
+        // The connection drops here: the loopback server destroys it (dropConnectionAfterBody);
+        // through msw, which has no connection (an erroring body fails its whole fetch), the stream just ends.
         record.cancelled = true;
-        return controller.error(new Error('simulated connection reset mid-stream'));
+        return controller.close();
       }
       const event = events[index++];
       if (!event) return controller.close();
@@ -29,5 +32,6 @@ export function streamResponse(
       record.cancelled = true;
     },
   });
-  return new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } });
+  const answer = new Response(body, { headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' } });
+  return cutAfterEvents === undefined ? answer : dropConnectionAfterBody(answer);
 }

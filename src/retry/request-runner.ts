@@ -107,6 +107,13 @@ export interface SendOptions<T = unknown> {
   /** False for a best-effort request that should get one attempt whatever the session's retry policy. */
   retry?: false;
   /**
+   * False for a request that may make something nothing here can look for (a create sent through
+   * `session.fetch` by a client of the user's): a failure after which it may have taken effect
+   * ({@link mayHaveTakenEffect}: a dropped connection after sending, a 5xx, an answer that broke
+   * off) is not retried, so nothing is made twice; refusals (429, a connection never made) are.
+   */
+  idempotent?: false;
+  /**
    * Asked before each retry: did the failed attempt take effect after all (the answer was lost)?
    * A value returned is used as the result instead of sending the request again.
    */
@@ -277,6 +284,7 @@ export class RequestRunner {
   ): Promise<T> {
     const { signal } = options;
     const retries = this.retry && options.replayable !== false && options.retry !== false ? this.retry.retries : 0;
+    const retryable = (error: unknown) => isRetryable(error) && (options.idempotent !== false || !mayHaveTakenEffect(error));
     let attempts = 0;
     const attempt = async (): Promise<T> => {
       attempts++;
@@ -300,7 +308,7 @@ export class RequestRunner {
     } catch (error) {
       // Retries were allowed but not for this body (a one-shot stream): the error says so.
       if (options.replayable === false && options.retry !== false && this.retry && this.retry.retries > 0 && isRetryable(error)) markSentOnce(error);
-      if (retries === 0 || !isRetryable(error) || signal?.aborted) throw error;
+      if (retries === 0 || !retryable(error) || signal?.aborted) throw error;
       first = error;
     }
     try {
@@ -318,9 +326,9 @@ export class RequestRunner {
           // p-retry's signal rejects at once, dropping the answer of an attempt in flight; a
           // detached request is only cancelled between attempts (the sleep below).
           ...(options.cancelInFlight !== false && { signal }),
-          shouldRetry: ({ error }) => isRetryable(error),
+          shouldRetry: ({ error }) => retryable(error),
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-            if (retriesLeft === 0 || !isRetryable(error) || !this.retry) return;
+            if (retriesLeft === 0 || !retryable(error) || !this.retry) return;
             const delayMs = retryDelayMs(error, attemptNumber, this.retry);
             this.stats.retries++;
             this.events.emit('request.retry', {

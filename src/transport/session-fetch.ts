@@ -35,6 +35,8 @@ interface Outgoing {
   url: string;
   init: RequestInit;
   signal: AbortSignal | undefined;
+  /** False for a create the session cannot look for after a lost answer (see `SendOptions.idempotent`). */
+  idempotent?: false;
 }
 
 /** A failed HTTP answer, kept whole so the caller's client gets exactly what the server sent. */
@@ -97,7 +99,7 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
           const { status, statusText, headers, url, redirected } = response;
           throw new HttpFailure({ status, statusText, headers, text, url, redirected }, parseJson(text));
         },
-        { signal: out.signal, replayable },
+        { signal: out.signal, replayable, ...(out.idempotent === false && { idempotent: false as const }) },
       );
     } catch (error) {
       const failure = error instanceof RetriesExhaustedError ? error.cause : error;
@@ -219,7 +221,10 @@ export function createSessionFetch(deps: SessionFetchDeps): SessionFetch {
       const body = parseJson(request.body);
       if (isObject(body)) return respond(url, request, body);
     }
-    return send(`${method} ${path.replace(/^\/v1/, '')} (fetch)`, { url, init: request, signal: request.signal ?? undefined });
+    // A create of the client's own (a file, a container …) whose answer was lost is not sent again:
+    // the session cannot tell what it made, and a second one would be a duplicate nobody deletes.
+    const creates = method === 'POST' || method === 'PATCH';
+    return send(`${method} ${path.replace(/^\/v1/, '')} (fetch)`, { url, init: request, signal: request.signal ?? undefined, ...(creates && { idempotent: false as const }) });
   };
 }
 

@@ -180,27 +180,38 @@ export function validateRunInput(method: string, input: unknown): void {
   });
 }
 
+/**
+ * Why `id` cannot be an API id, or undefined if it can. The API documents ids only by example
+ * (`cfile_682e…`, `cntr_…`), so no prefix or length is required; but no API id holds a path
+ * separator, a query or fragment mark, whitespace or a control character.
+ */
+function idProblem(id: string): string | undefined {
+  if (id.trim() === '') return 'got an empty string';
+  if (/[/\\]/.test(id)) return `got a path ${describeValue(id)}: pass an entry of result.files, or the \`id\` listFiles() gives for it`;
+  if (/[?#\s\p{Cc}]/u.test(id)) return `got ${describeValue(id)} (an id has no '?', '#', spaces or control characters)`;
+  return undefined;
+}
+
 /** A file to download: a `result.files` / citation entry, or a container file id. */
 export function validateFileRef(method: string, ref: unknown): void {
+  const fail = (path: string, message: string) => {
+    throw new InvalidOptionsError(`${method}()`, [{ path, message }]);
+  };
   if (typeof ref === 'string') {
-    const fail = (message: string) => {
-      throw new InvalidOptionsError(`${method}()`, [{ path: 'ref', message }]);
-    };
-    if (ref.trim() === '') fail('expected a container file id (`cfile_…`), got an empty string');
-    // The API documents ids only by example (`cfile_682e…`), so no prefix or length is required;
-    // but no API id holds a path separator, whitespace or a control character.
-    if (ref.includes('/') || ref.includes('\\')) {
-      fail(`expected a container file id (\`cfile_…\`), got a path ${describeValue(ref)}: pass an entry of result.files, or the \`id\` listFiles() gives for it`);
-    }
-    if (/[\s\p{Cc}]/u.test(ref)) fail(`expected a container file id (\`cfile_…\`), got ${describeValue(ref)} (an id has no spaces or control characters)`);
+    const problem = idProblem(ref);
+    if (problem) fail('ref', `expected a container file id (\`cfile_…\`), ${problem}`);
     return;
   }
   const parsed = fileRefObject.safeParse(ref);
   if (!parsed.success) {
-    throw new InvalidOptionsError(`${method}()`, [
-      { path: 'ref', message: `expected an entry of result.files or result.citations ({ fileId, containerId, filename }) or a container file id, got ${describeValue(ref)}` },
-    ]);
+    fail('ref', `expected an entry of result.files or result.citations ({ fileId, containerId, filename }) or a container file id, got ${describeValue(ref)}`);
+    return;
   }
+  // An entry built by hand is checked like an id given alone.
+  const fileProblem = idProblem(parsed.data.fileId);
+  if (fileProblem) fail('ref.fileId', `expected a container file id (\`cfile_…\`), ${fileProblem}`);
+  const containerProblem = idProblem(parsed.data.containerId);
+  if (containerProblem) fail('ref.containerId', `expected a container id (\`cntr_…\`), ${containerProblem}`);
 }
 
 /** The folder to save into: a non-empty path without NUL. */

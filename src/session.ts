@@ -121,8 +121,9 @@ export class CodeInterpreterSession implements AsyncDisposable {
 
   /**
    * Calls of the session in flight now: methods running (`run()`, `upload()`, `download()`, …), a
-   * `stream()` until it ends (the time between its events included), and a {@link fetch} until its
-   * body is read. A pool never evicts or sweeps a session with calls in flight.
+   * `stream()` until it ends (the time between its events included), and a {@link fetch} or a
+   * {@link downloadStream} until its body is read to the end, cancelled or broken. A pool never
+   * evicts or sweeps a session with calls in flight.
    */
   get callsInFlight(): number {
     return this.parts.calls.inFlight.count;
@@ -230,8 +231,12 @@ export class CodeInterpreterSession implements AsyncDisposable {
       async (signal) => {
         const opened = await downloads.open(ref, signal);
         // Read by the caller after this call returned: a break mid-way reaches the reader as a
-        // typed error (not retried: part of the file was already handed over).
-        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), (error) => calls.error('downloadStream', error, opts.signal, true, { handedOver: true }));
+        // typed error (not retried: part of the file was already handed over). Until the body is
+        // read, cancelled or broken it is a call in flight (a pool never evicts the session).
+        const leave = calls.inFlight.enter();
+        signal.addEventListener('abort', leave, { once: true }); // also a stream dropped because its caller aborted
+        const mapError = (error: unknown) => calls.error('downloadStream', error, opts.signal, true, { handedOver: true });
+        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), mapError, leave);
       },
     );
   }

@@ -213,13 +213,19 @@ describe('a download whose body breaks mid-way is a retryable network failure', 
       for await (const chunk of stream) chunks.push(chunk);
       return Buffer.concat(chunks);
     };
-    const whole = await readAll(await session.downloadStream(result.files[0]!));
+    // Until its body is read, cancelled or broken the stream is a call in flight (a pool never evicts the session).
+    const unread = await session.downloadStream(result.files[0]!);
+    expect(session.callsInFlight).toBe(1);
+    const whole = await readAll(unread);
+    expect(session.callsInFlight).toBe(0);
     expect(whole.equals(Buffer.from(CONTENT))).toBe(true);
     for (const mode of ['cut', 'lie-length'] as const) {
       proxy.breakNext(mode, 1);
       const before = contentGets();
       const stream = await session.downloadStream(result.files[0]!);
+      expect(session.callsInFlight).toBe(1);
       const error = await failure(readAll(stream));
+      expect(session.callsInFlight).toBe(0);
       expect(contentGets() - before).toBe(1);
       expect(error).toBeInstanceOf(RequestFailedError);
       expectBrokenConnectionMessage(error);
@@ -229,6 +235,13 @@ describe('a download whose body breaks mid-way is a retryable network failure', 
     const early = (await session.downloadStream(result.files[0]!)).getReader();
     expect((await early.read()).done).toBe(false);
     await early.cancel();
+    expect(session.callsInFlight).toBe(0);
     expect((await readAll(await session.downloadStream(result.files[0]!))).length).toBe(SIZE);
+    // A stream its caller aborted before it was handed over, or while it was read, is no longer in flight.
+    const controller = new AbortController();
+    const aborted = await session.downloadStream(result.files[0]!, { signal: controller.signal });
+    controller.abort(new Error('caller left'));
+    expect(session.callsInFlight).toBe(0);
+    await aborted.cancel();
   });
 });

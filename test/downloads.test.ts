@@ -197,18 +197,22 @@ describe('downloads through the session', () => {
   });
 
   it.each([
-    ['not-an-id at all', /no spaces or control characters/],
-    ['cfile_1\n', /no spaces or control characters/],
-    ['/mnt/data/chart.png', /got a path "\/mnt\/data\/chart\.png": pass an entry of result\.files/],
-    ['../files', /got a path/],
-  ])('a ref that cannot be a file id (%j) is refused before anything is sent, naming `ref`', async (ref, message) => {
+    ['not-an-id at all', 'ref', /no '\?', '#', spaces or control characters/],
+    ['cfile_1\n', 'ref', /no '\?', '#', spaces or control characters/],
+    ['cfile_abc?x=1', 'ref', /no '\?', '#'/],
+    ['/mnt/data/chart.png', 'ref', /got a path "\/mnt\/data\/chart\.png": pass an entry of result\.files/],
+    ['../files', 'ref', /got a path/],
+    [{ fileId: '../../files/file-x', containerId: 'cntr_x', filename: 'x' }, 'ref.fileId', /got a path/],
+    [{ fileId: 'cfile_1', containerId: '../files', filename: 'x' }, 'ref.containerId', /expected a container id \(`cntr_…`\), got a path/],
+    [{ fileId: 'cfile_1', containerId: 'cntr_1#x', filename: 'x' }, 'ref.containerId', /no '\?', '#'/],
+  ] as const)('a ref that cannot be a file id (%j) is refused before anything is sent, naming `%s`', async (ref, path, message) => {
     h = withMsw();
     const session = makeSession(h.client);
     await session.start();
     const before = h.sim.requests.length;
-    const error = await session.download(ref).catch((e: unknown) => e);
+    const error = await session.download(ref as never).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidOptionsError);
-    expect((error as InvalidOptionsError).issues[0]!.path).toBe('ref');
+    expect((error as InvalidOptionsError).issues[0]!.path).toBe(path);
     expect((error as Error).message).toMatch(message);
     expect(h.sim.requests.length).toBe(before);
     await session.close();

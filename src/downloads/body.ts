@@ -41,21 +41,29 @@ export async function* bodyChunks(
  * A web stream of `chunks` for a reader outside the library (`downloadStream()`): an error reaches
  * the reader as `mapError(error)` (a typed library error, not undici's `terminated`), and
  * cancelling the stream stops the chunks, which cancels the body and frees the connection.
+ * `onEnd` is called once when the stream is read to the end, broken or cancelled.
  */
-export function readableOf(chunks: AsyncGenerator<Uint8Array, void, undefined>, mapError: (error: unknown) => unknown): ReadableStream<Uint8Array> {
+export function readableOf(chunks: AsyncGenerator<Uint8Array, void, undefined>, mapError: (error: unknown) => unknown, onEnd: () => void = () => {}): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
         try {
           const step = await chunks.next();
-          if (step.done) controller.close();
-          else controller.enqueue(step.value);
+          if (step.done) {
+            controller.close();
+            onEnd();
+          } else controller.enqueue(step.value);
         } catch (error) {
           controller.error(mapError(error));
+          onEnd();
         }
       },
       async cancel() {
-        await chunks.return(undefined);
+        try {
+          await chunks.return(undefined);
+        } finally {
+          onEnd();
+        }
       },
     },
     { highWaterMark: 0 },

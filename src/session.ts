@@ -234,9 +234,15 @@ export class CodeInterpreterSession implements AsyncDisposable {
         // typed error (not retried: part of the file was already handed over). Until the body is
         // read, cancelled or broken it is a call in flight (a pool never evicts the session).
         const leave = calls.inFlight.enter();
-        signal.addEventListener('abort', leave, { once: true }); // also a stream dropped because its caller aborted
+        // Also left when the call's signal aborts (a stream dropped because its caller aborted);
+        // the listener goes with the stream, as the signal may be the session's own.
+        const end = () => {
+          signal.removeEventListener('abort', end);
+          leave();
+        };
+        signal.addEventListener('abort', end, { once: true });
         const mapError = (error: unknown) => calls.error('downloadStream', error, opts.signal, true, { handedOver: true });
-        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), mapError, leave);
+        return readableOf(bodyChunks(opened.body, opened.fileId, opened.size, opts.signal), mapError, end);
       },
     );
   }

@@ -87,9 +87,12 @@ describe('a create that took effect but whose answer is not the object it made',
       { once },
     );
 
-  it('containers.create answered with an empty body: the container made is found and used, not made twice', async () => {
+  it.each([
+    ['answered with an empty body', () => new Response(null, { status: 200, headers: { 'content-type': 'application/json', 'content-length': '0' } }), true],
+    ['answered wrongly every time (the look-up finds the container the first one made)', () => Response.json({ object: 'container.deleted', deleted: true }), false],
+  ] as const)('containers.create %s: the container made is found and used, not made twice', async (_case, answer, once) => {
     const { sim, server, session } = setup();
-    server.use(misanswer(sim, '/containers', () => new Response(null, { status: 200, headers: { 'content-type': 'application/json', 'content-length': '0' } })));
+    server.use(misanswer(sim, '/containers', answer, once));
     const info = await session.start();
     expect(sim.requestsTo('/containers', 'POST')).toHaveLength(1);
     expect(running(sim)).toEqual([info.id]);
@@ -117,15 +120,6 @@ describe('a create that took effect but whose answer is not the object it made',
     await session.close();
   });
 
-  it('every create answered wrongly: the look-up finds the container the first one made, so no second is made', async () => {
-    const { sim, server, session } = setup();
-    server.use(misanswer(sim, '/containers', () => Response.json({ object: 'container.deleted', deleted: true }), false));
-    const info = await session.start();
-    expect(sim.requestsTo('/containers', 'POST')).toHaveLength(1);
-    expect(running(sim)).toEqual([info.id]);
-    await session.close();
-    expect(running(sim)).toEqual([]);
-  });
 
   it('with retries off and the look-up failing too: RequestFailedError saying the answer was not the container; close() deletes it', async () => {
     const { sim, server, session } = setup({ retry: false });

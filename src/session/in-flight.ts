@@ -14,7 +14,7 @@ export class InFlightCalls {
   private calls = 0;
   private readonly settledListeners = new Set<() => void>();
 
-  /** Calls in flight now: public methods running, streams not yet finished, `fetch` bodies not yet read. */
+  /** Calls in flight now: public methods running, streams not yet finished, `fetch` and `downloadStream()` bodies not yet read. */
   get count(): number {
     return this.calls;
   }
